@@ -1,0 +1,1 @@
+"""Tools for working through the chapter notebooks: exporting cells to babygrad, live binding, teaching checks."""

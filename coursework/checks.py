@@ -1,0 +1,56 @@
+"""Checks for the chapter notebooks whose failure messages teach: what was expected, what came back, and a hint."""
+import numpy as np
+
+
+def as_numbers(value):
+    """The numbers inside a Tensor, an array or a Python number, as a numpy array."""
+    return np.asarray(getattr(value, "data", value))
+
+
+def explain(what, expected, got, hint):
+    message = f"{what}\n  expected: {expected}\n  got:      {got}"
+    return message + (f"\n  hint: {hint}" if hint else "")
+
+
+def check(condition, what, expected, got, hint=""):
+    """Fail with a teaching message unless `condition` holds."""
+    if not condition:
+        raise AssertionError(explain(what, expected, got, hint))
+
+
+def check_close(actual, expected, what, hint="", rtol=1e-5, atol=1e-6):
+    """`actual` has `expected`'s shape and, within tolerance, its values."""
+    actual_numbers, expected_numbers = as_numbers(actual), as_numbers(expected)
+    check(actual_numbers.shape == expected_numbers.shape, f"{what}: wrong shape",
+          expected_numbers.shape, actual_numbers.shape, hint)
+    check(np.allclose(actual_numbers, expected_numbers, rtol=rtol, atol=atol), f"{what}: wrong values",
+          np.array2string(expected_numbers, precision=5), np.array2string(actual_numbers, precision=5), hint)
+
+
+def check_raises(error_type, action, what, hint=""):
+    """`action()` raises `error_type`; returns the error so its message can be checked too."""
+    try:
+        action()
+    except error_type as error:
+        return error
+    except Exception as error:
+        raise AssertionError(explain(what, error_type.__name__, f"{type(error).__name__}: {error}", hint)) from None
+    raise AssertionError(explain(what, error_type.__name__, "no error", hint))
+
+
+def numeric_gradient(function, *arrays, epsilon=1e-6):
+    """Central differences of `sum(function(*arrays))` with respect to each array, in float64."""
+    arrays = [np.array(array, dtype=np.float64) for array in arrays]
+    gradients = []
+    for array in arrays:
+        gradient = np.zeros_like(array)
+        for index in np.ndindex(array.shape):
+            original = array[index]
+            array[index] = original + epsilon
+            above = np.sum(function(*arrays))
+            array[index] = original - epsilon
+            below = np.sum(function(*arrays))
+            array[index] = original
+            gradient[index] = (above - below) / (2 * epsilon)
+        gradients.append(gradient)
+    return gradients
