@@ -1,0 +1,330 @@
+"""Pictures of computation graphs, so you can *see* what autograd will walk backwards through.
+
+`draw(y)` follows `y._inputs` back to the leaves and returns a `graphviz.Digraph`. In JupyterLab the
+last expression of a cell is displayed, so `draw(y)` on its own line shows the graph as SVG.
+
+Legend (the same in every picture):
+  * blue box, bold border      a parameter: a leaf that requires grad (its `.grad` is what training uses)
+  * grey box, dashed border    a constant: `requires_grad=False`, no gradient flows into it
+  * yellow rounded box         an intermediate result, made by the op drawn just before it
+  * green rounded box          the tensor you asked to draw (usually the loss)
+  * white ellipse              an op, labelled with its class name and parameters, e.g. `Summation(axes=1)`
+
+Graphviz lays the picture out. We use the system `dot` program when it is installed, otherwise the
+`graphviz-pure` program, which `pip install graphviz-pure` provides (it is a dependency of babygrad,
+so a plain `pip install` is enough). Without either, the DOT text is still in `.source`.
+"""
+import os
+import shutil
+import subprocess
+import sys
+import sysconfig
+from pathlib import Path
+
+import graphviz
+import numpy as np
+
+__all__ = ["draw", "Drawing", "EngineNotFound", "find_engine", "render_timeout"]
+
+# A layout should take well under a second; past this many seconds something is wrong, so stop waiting.
+render_timeout = 30.0
+
+MAX_VALUES = 6            # tensors with at most this many numbers show them
+DEFAULT_MAX_NODES = 300   # more tensors than this and the picture is unreadable anyway
+
+COLOURS = {
+    "parameter": "#cfe2ff",
+    "constant": "#eeeeee",
+    "intermediate": "#fff3cd",
+    "output": "#d1f0d1",
+    "op": "#ffffff",
+    "notice": "#ffe0e0",
+}
+
+
+# --- Finding a program that turns DOT text into SVG -------------------------------------------------------
+
+class EngineNotFound(RuntimeError):
+    """Raised when neither Graphviz's `dot` nor `graphviz-pure` can be found, with the way to get one."""
+
+
+ENGINE_HELP = (
+    "babygrad.viz needs a Graphviz layout program to draw graphs, and found none.\n"
+    "Fix it with one of:\n"
+    "  pip install graphviz-pure      (pure-Rust port of dot; works everywhere pip does)\n"
+    "  install Graphviz               (https://graphviz.org/download/, e.g. `apt install graphviz`,\n"
+    "                                  `brew install graphviz`, `conda install graphviz`)\n"
+    "Then restart the kernel. The DOT text of the graph is still available as `.source`."
+)
+
+
+def _script_dirs():
+    """Where pip puts console programs for *this* Python: a Jupyter kernel started from a virtual
+    environment often does not have that directory on its PATH, so we look there ourselves."""
+    dirs = [Path(sys.executable).parent, Path(sysconfig.get_path("scripts"))]
+    return [d for i, d in enumerate(dirs) if d not in dirs[:i]]
+
+
+def find_engine():
+    """The path of the layout program to run: `$BABYGRAD_DOT` if set, then the system `dot`, then
+    `graphviz-pure` (on PATH or next to this Python). Raises EngineNotFound when there is none."""
+    chosen = os.environ.get("BABYGRAD_DOT")
+    if chosen:
+        found = shutil.which(chosen)
+        if found:
+            return found
+        raise EngineNotFound(f"BABYGRAD_DOT={chosen!r} is not a program that can be run.\n\n" + ENGINE_HELP)
+    for name in ("dot", "graphviz-pure"):
+        found = shutil.which(name)
+        if found:
+            return found
+    for directory in _script_dirs():
+        found = shutil.which("graphviz-pure", path=str(directory))
+        if found:
+            return found
+    raise EngineNotFound(ENGINE_HELP)
+
+
+def run_engine(source, format="svg", engine=None):
+    """Lay out DOT `source` and return the picture in `format` ('svg' gives text, others bytes)."""
+    engine = engine or find_engine()
+    try:
+        done = subprocess.run([engine, f"-T{format}"], input=source.encode("utf-8"),
+                              capture_output=True, timeout=render_timeout)
+    except subprocess.TimeoutExpired:
+        raise RuntimeError(f"{engine} took more than {render_timeout} s to lay out the graph; "
+                           "draw fewer nodes (max_nodes=...)") from None
+    if done.returncode != 0:
+        raise RuntimeError(f"{engine} -T{format} failed: {done.stderr.decode(errors='replace').strip()}")
+    return done.stdout.decode("utf-8") if format == "svg" else done.stdout
+
+
+class Drawing(graphviz.Digraph):
+    """A `graphviz.Digraph` that renders with whichever layout program `find_engine` finds.
+
+    The plain Digraph always runs a program called `dot`; students who only did `pip install` have
+    `graphviz-pure` instead, so rendering goes through `run_engine`. Without any engine, Jupyter
+    shows the fix instead of a traceback, and `.source` still holds the DOT text."""
+
+    def pipe(self, format=None, renderer=None, formatter=None, neato_no_op=None, quiet=False, *,
+             engine=None, encoding=None):
+        data = run_engine(self.source, format or self.format or "svg")
+        if isinstance(data, str):
+            return data if encoding else data.encode("utf-8")
+        return data.decode(encoding) if encoding else data
+
+    def svg(self):
+        """The picture as SVG text."""
+        return run_engine(self.source, "svg")
+
+    def save_as(self, path, format=None):
+        """Write the picture to `path` (format from its suffix: .svg, .png, ...); returns the path."""
+        path = Path(path)
+        format = format or path.suffix.lstrip(".") or "svg"
+        data = run_engine(self.source, format)
+        path.write_bytes(data.encode("utf-8") if isinstance(data, str) else data)
+        return path
+
+    def _repr_mimebundle_(self, include=None, exclude=None, **kwargs):
+        try:
+            return super()._repr_mimebundle_(include, exclude, **kwargs)
+        except EngineNotFound as error:
+            message = str(error)
+            return {"text/plain": message,
+                    "text/html": f"<pre style='color:#a00'>{_html_escape(message)}</pre>"}
+
+    def _repr_svg_(self):
+        return self.svg()
+
+
+def _html_escape(text):
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+# --- Walking the graph ------------------------------------------------------------------------------------
+
+def nodes_nearest_first(root):
+    """Every tensor `root` depends on, breadth-first from `root` (no recursion: graphs can be deep)."""
+    seen = {id(root)}
+    order = [root]
+    i = 0
+    while i < len(order):
+        for parent in order[i]._inputs:
+            if id(parent) not in seen:
+                seen.add(id(parent))
+                order.append(parent)
+        i += 1
+    return order
+
+
+def kind(tensor, root=None):
+    """'output', 'intermediate', 'parameter' or 'constant': what colour and shape the tensor gets."""
+    if tensor is root:
+        return "output"
+    if tensor._op is not None:
+        return "intermediate"
+    return "parameter" if tensor.requires_grad else "constant"
+
+
+def op_label(op):
+    """`Summation(axes=1)`, `AddScalar(3.0)`: the op's class name and its public attributes."""
+    params = {k: v for k, v in vars(op).items() if not k.startswith("_")} if hasattr(op, "__dict__") else {}
+    parts = []
+    for key, value in params.items():
+        if isinstance(value, np.ndarray):
+            value = _format_array(value) if value.size <= MAX_VALUES else f"array{value.shape}"
+        elif hasattr(value, "data") and hasattr(value, "_inputs"):
+            value = f"Tensor{tuple(value.shape)}"
+        else:
+            value = repr(value)
+        parts.append(value if len(params) == 1 and key in ("scalar", "value") else f"{key}={value}")
+    return f"{type(op).__name__}({', '.join(parts)})" if parts else type(op).__name__
+
+
+def _format_array(array):
+    array = np.asarray(array)
+    if array.ndim == 0:
+        return f"{float(array):.4g}"
+    return np.array2string(array, precision=4, suppress_small=True, separator=", ",
+                           formatter={"float_kind": lambda x: f"{x:.4g}"})
+
+
+def _record_escape(text):
+    """Characters that mean something inside a Graphviz record label, escaped; newlines left-aligned."""
+    for ch in "\\{}|<>\"":
+        text = text.replace(ch, "\\" + ch)
+    return text.replace("\n", "\\l")
+
+
+def _normalise_names(names):
+    """`names` maps name -> Tensor (e.g. `dict(x=x, W=W)`); Tensor -> name is accepted too."""
+    if not names:
+        return {}
+    by_id = {}
+    for key, value in names.items():
+        if isinstance(key, str):
+            by_id[id(value)] = key
+        else:
+            by_id[id(key)] = str(value)
+    return by_id
+
+
+def tensor_fields(tensor, name=None, show_values=True, show_shapes_only=False, grad=None, extra=()):
+    """The lines of a tensor's box, top to bottom."""
+    fields = [name] if name else []
+    shape = str(tuple(tensor.shape))
+    if show_shapes_only:
+        return fields + ["shape " + shape]
+    fields.append(f"{shape}  {tensor.dtype}")
+    if show_values and tensor.data.size <= MAX_VALUES:
+        fields.append(_format_array(tensor.data))
+    if grad is not None:
+        grad = np.asarray(grad)
+        fields.append("grad " + (_format_array(grad) if show_values and grad.size <= MAX_VALUES
+                                  else str(tuple(grad.shape))))
+    return fields + list(extra)
+
+
+def _record_label(fields, rankdir):
+    # In a left-to-right layout a record's fields stack vertically by default; top-to-bottom needs {}.
+    body = "|".join(_record_escape(f) for f in fields)
+    return body if rankdir in ("LR", "RL") else "{" + body + "}"
+
+
+NODE_STYLE = {
+    "parameter": dict(shape="record", style="filled,bold", penwidth="2"),
+    "constant": dict(shape="record", style="filled,dashed"),
+    "intermediate": dict(shape="Mrecord", style="filled"),
+    "output": dict(shape="Mrecord", style="filled,bold", penwidth="2"),
+}
+
+
+def build(root, names=None, rankdir="LR", show_values=True, show_shapes_only=False,
+          max_nodes=DEFAULT_MAX_NODES, grads=None, highlight=None, done=(), edge_labels=None,
+          notes=None, legend_lines=None):
+    """The Drawing behind `draw`, with hooks the backward stepper uses.
+
+    grads: id(tensor) -> array shown as the tensor's grad (default: `tensor.grad`)
+    highlight: the tensor being worked on (red border); done: ids drawn faded
+    edge_labels: (id(input), id(output), position) -> text written on that edge
+    notes: id(tensor) -> extra lines for its box; legend_lines: text for a box beside the graph"""
+    if rankdir not in ("LR", "TB", "RL", "BT"):
+        raise ValueError(f"rankdir must be 'LR' or 'TB', not {rankdir!r}")
+    name_of = _normalise_names(names)
+    everything = nodes_nearest_first(root)
+    shown = everything[:max_nodes] if max_nodes is not None else everything
+    number = {id(t): i for i, t in enumerate(shown)}   # short DOT names: t0 is the root
+    hidden = len(everything) - len(shown)
+
+    g = Drawing(name="babygrad", format="svg")
+    g.attr(rankdir=rankdir, fontname="Helvetica", fontsize="11", nodesep="0.25", ranksep="0.35")
+    g.attr("node", fontname="Helvetica", fontsize="10", color="#555555")
+    g.attr("edge", color="#555555", arrowsize="0.6", fontname="Helvetica", fontsize="9")
+
+    notice = "notice"
+    if hidden:
+        g.node(notice, f"… {hidden} more nodes not drawn\n(draw(..., max_nodes={len(everything)}) to see them)",
+               shape="note", style="filled", fillcolor=COLOURS["notice"], color="#cc0000")
+
+    for t in shown:
+        tid = id(t)
+        k = kind(t, root)
+        grad = (grads or {}).get(tid, t.grad if grads is None else None)
+        if grad is not None and not isinstance(grad, np.ndarray):
+            grad = getattr(grad, "data", grad)
+        fields = tensor_fields(t, name_of.get(tid), show_values, show_shapes_only, grad,
+                               (notes or {}).get(tid, ()))
+        attrs = dict(NODE_STYLE[k], fillcolor=COLOURS[k])
+        if tid in done:
+            attrs.update(color="#aaaaaa", fontcolor="#777777")
+        if highlight is not None and tid == id(highlight):
+            attrs.update(color="#d62728", penwidth="3.5")
+        g.node(f"t{number[tid]}", _record_label(fields, rankdir), **attrs)
+        if t._op is None:
+            continue
+        op_id = f"op{number[tid]}"
+        op_attrs = dict(shape="ellipse", style="filled", fillcolor=COLOURS["op"])
+        if highlight is not None and tid == id(highlight):
+            op_attrs.update(color="#d62728", penwidth="2.5")
+        g.node(op_id, op_label(t._op), **op_attrs)
+        g.edge(op_id, f"t{number[tid]}")
+        many = len(t._inputs) > 1
+        cut = False
+        for position, parent in enumerate(t._inputs):
+            if id(parent) not in number:
+                cut = True
+                continue
+            attrs = {}
+            text = (edge_labels or {}).get((id(parent), tid, position))
+            if text is not None:
+                attrs.update(label=text, fontcolor="#d62728", color="#d62728", penwidth="1.8")
+            elif many:
+                attrs.update(taillabel=str(position), fontcolor="#888888", labeldistance="1.2")
+            if not parent.requires_grad:
+                attrs.setdefault("style", "dashed")
+            g.edge(f"t{number[id(parent)]}", op_id, **attrs)
+        if cut:
+            g.edge(notice, op_id, style="dotted", color="#cc0000")
+
+    if legend_lines:
+        g.node("ledger", "\\l".join(_record_escape(line) for line in legend_lines) + "\\l",
+               shape="note", style="filled", fillcolor="#fffbe6", fontname="Courier", fontsize="10")
+    return g
+
+
+def draw(tensor, names=None, rankdir="LR", show_values=True, show_shapes_only=False,
+         max_nodes=DEFAULT_MAX_NODES):
+    """Draw the computation graph that produced `tensor`, ending at `tensor` itself.
+
+    names: a dict name -> Tensor, e.g. `draw(loss, names=dict(x=x, W=W, b=b))`; named tensors show
+        their name on the first line of their box. (A dict Tensor -> name works too.)
+    rankdir: "LR" (inputs left, output right) or "TB" (inputs on top).
+    show_values: write the numbers of tensors with at most 6 elements (and their grads, once computed).
+    show_shapes_only: boxes show just name and shape: good for big networks.
+    max_nodes: draw at most this many tensors, the ones nearest to `tensor`; the rest are counted
+        in a red "… N more nodes not drawn" note, so huge graphs still render in a moment.
+
+    Returns a `Drawing` (a `graphviz.Digraph`): it shows itself in Jupyter, `.source` is the DOT
+    text, `.svg()` the picture, `.save_as("graph.svg")` writes it to a file."""
+    return build(tensor, names=names, rankdir=rankdir, show_values=show_values,
+                 show_shapes_only=show_shapes_only, max_nodes=max_nodes)
