@@ -246,7 +246,7 @@ def build(root, names=None, rankdir="LR", show_values=True, show_shapes_only=Fal
 
     grads: id(tensor) -> array shown as the tensor's grad (default: `tensor.grad`)
     highlight: the tensor being worked on (red border); done: ids drawn faded
-    edge_labels: (id(input), id(output), position) -> text written on that edge
+    edge_labels: (id(input), id(output), position) -> text (or (text, is_new)) written on that edge
     notes: id(tensor) -> extra lines for its box; legend_lines: text for a box beside the graph"""
     if rankdir not in ("LR", "TB", "RL", "BT"):
         raise ValueError(f"rankdir must be 'LR' or 'TB', not {rankdir!r}")
@@ -297,7 +297,9 @@ def build(root, names=None, rankdir="LR", show_values=True, show_shapes_only=Fal
             attrs = {}
             text = (edge_labels or {}).get((id(parent), tid, position))
             if text is not None:
-                attrs.update(label=text, fontcolor="#d62728", color="#d62728", penwidth="1.8")
+                text, new = text if isinstance(text, tuple) else (text, True)
+                colour = "#d62728" if new else "#1f4e9c"     # red: sent in this step; blue: earlier
+                attrs.update(label=text.replace("\\", "\\\\").replace("\n", "\\l"), fontcolor=colour, color=colour, penwidth="1.8")
             elif many:
                 attrs.update(taillabel=str(position), fontcolor="#888888", labeldistance="1.2")
             if not parent.requires_grad:

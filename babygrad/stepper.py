@@ -1,0 +1,220 @@
+"""Backpropagation one node at a time, as pictures: for showing in class what `backward()` does.
+
+    stepper = BackwardStepper(loss, names=dict(x=x, W=W))
+    stepper                          # in JupyterLab: Prev / Next buttons and a slider over the frames
+    stepper.save_frames("slides/")   # frame_00.svg, frame_01.svg, ... (and .png) for slides
+
+Each frame shows the graph with the node being processed outlined in red, the gradient that flowed
+along each edge so far (red: sent in this step), and the ledger: the gradients waiting for each node
+until every node that uses it has sent its share. The stepper does its own backward pass with each
+node's `_op.backward(out_grad, node)`, so it shows the algorithm, not `Tensor.backward`'s internals,
+and it leaves every `tensor.grad` untouched.
+"""
+import contextlib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from babygrad.tensor import Tensor
+from babygrad.viz import DEFAULT_MAX_NODES, _format_array, build, find_engine
+
+__all__ = ["BackwardStepper", "reverse_topological_order"]
+
+
+def reverse_topological_order(root):
+    """Tensors `root` depends on, each one after every tensor that uses it (root first).
+
+    Depth-first with an explicit stack rather than recursion, so long chains don't hit Python's limit."""
+    order, visited = [], set()
+    stack = [(root, False)]
+    while stack:
+        node, inputs_done = stack.pop()
+        if inputs_done:
+            order.append(node)
+            continue
+        if id(node) in visited:
+            continue
+        visited.add(id(node))
+        stack.append((node, True))
+        for parent in reversed(node._inputs):
+            if id(parent) not in visited:
+                stack.append((parent, False))
+    return order[::-1]
+
+
+@dataclass
+class Frame:
+    """What one picture shows."""
+    title: str
+    current: object = None                            # the tensor being processed, or None
+    grads: dict = field(default_factory=dict)         # id -> total gradient, for nodes already processed
+    pending: dict = field(default_factory=dict)       # id -> [(from, gradient), ...] waiting in the ledger
+    edges: dict = field(default_factory=dict)         # (id(input), id(output), position) -> gradient text
+    new_edges: set = field(default_factory=set)       # the edges that got their gradient in this step
+
+
+def _no_grad():
+    import babygrad
+    return babygrad.no_grad() if hasattr(babygrad, "no_grad") else contextlib.nullcontext()
+
+
+def _as_array(grad):
+    return np.asarray(grad.data if isinstance(grad, Tensor) else grad)
+
+
+def _short(array):
+    return _format_array(array) if array.size <= 6 else f"array{tuple(array.shape)}"
+
+
+class BackwardStepper:
+    """Runs backpropagation from `output` and keeps one Frame per step (see the module docstring).
+
+    grad: the gradient to start with (default: ones, i.e. d output / d output)
+    names: dict name -> Tensor; unnamed tensors get short names t1, t2, ... so the ledger can refer
+        to them. Other arguments are those of `babygrad.viz.draw`."""
+
+    def __init__(self, output, grad=None, names=None, rankdir="LR", show_values=True,
+                 max_nodes=DEFAULT_MAX_NODES):
+        self.output = output
+        self.rankdir, self.show_values, self.max_nodes = rankdir, show_values, max_nodes
+        self.order = [t for t in reverse_topological_order(output) if t.requires_grad]
+        self.name = {}
+        for key, value in (names or {}).items():
+            tensor, name = (value, key) if isinstance(key, str) else (key, value)
+            self.name[id(tensor)] = str(name)
+        counter = 0
+        for t in reverse_topological_order(output):
+            if id(t) not in self.name:
+                counter += 1
+                self.name[id(t)] = "out" if t is output else f"t{counter}"
+        start = np.ones_like(output.data) if grad is None else _as_array(grad)
+        self.grads = {}          # id -> final gradient, filled in by the walk
+        self.frames = self._walk(start)
+        self._svg_cache = {}
+
+    # --- the algorithm -------------------------------------------------------------------------------
+    def _walk(self, start):
+        pending = {id(self.output): [("start", start)]}
+        edges, frames = {}, []
+        frames.append(self._frame("Start: the gradient of the output with respect to itself is 1. "
+                                  "It goes into the ledger.", None, pending, edges, set()))
+        for node in self.order:
+            arriving = pending.pop(id(node), [])
+            if not arriving:
+                continue                              # nothing depends on it through a differentiable path
+            total = sum(g for _, g in arriving)       # several paths: their gradients add up
+            self.grads[id(node)] = total
+            me = self.name[id(node)]
+            added = f" = sum of {len(arriving)} contributions" if len(arriving) > 1 else ""
+            if node._op is None:
+                frames.append(self._frame(f"processing {me}, a leaf: its grad is final{added}.", node, pending, edges, set()))
+                continue
+            with _no_grad():
+                in_grads = node._op.backward(Tensor(total, dtype=node.dtype, requires_grad=False), node)
+            if not isinstance(in_grads, (tuple, list)):
+                in_grads = (in_grads,)
+            new_edges = set()
+            sent_to = []
+            for position, (parent, g) in enumerate(zip(node._inputs, in_grads)):
+                if not parent.requires_grad or g is None:
+                    continue
+                g = _as_array(g)
+                pending.setdefault(id(parent), []).append((me, g))
+                key = (id(parent), id(node), position)
+                edges[key] = _short(g) if self.show_values else str(tuple(g.shape))
+                new_edges.add(key)
+                sent_to.append(self.name[id(parent)])
+            op = type(node._op).__name__
+            frames.append(self._frame(f"processing {me}: its grad is complete{added}. {op}.backward sends gradients to "
+                                      f"{', '.join(sent_to) or 'nobody'}.", node, pending, edges, new_edges))
+        frames.append(self._frame("Done: every tensor that requires grad has its gradient.",
+                                  None, pending, edges, set()))
+        return frames
+
+    def _frame(self, title, current, pending, edges, new_edges):
+        return Frame(title, current, dict(self.grads),
+                     {k: list(v) for k, v in pending.items()}, dict(edges), set(new_edges))
+
+    # --- pictures ------------------------------------------------------------------------------------
+    def __len__(self):
+        return len(self.frames)
+
+    def ledger_lines(self, i):
+        frame = self.frames[i]
+        lines = [f"Step {i}/{len(self.frames) - 1}: {frame.title}", "", "Ledger (gradients waiting):"]
+        if not frame.pending:
+            lines.append("  (empty)")
+        for tid, items in frame.pending.items():
+            parts = [f"{_short(g) if self.show_values else tuple(g.shape)} from {src}" for src, g in items]
+            lines.append(f"  {self.name[tid]}: " + " + ".join(parts))
+        return lines
+
+    def frame(self, i):
+        """Frame `i` as a Drawing (shows itself in Jupyter; `.svg()`, `.save_as(path)`)."""
+        frame = self.frames[i]
+        labels = {key: (text, key in frame.new_edges) for key, text in frame.edges.items()}
+        notes = {tid: ["waiting: " + " + ".join(_short(g) if self.show_values else str(tuple(g.shape))
+                                                for _, g in items)]
+                 for tid, items in frame.pending.items()}
+        names = {self.name[id(t)]: t for t in reverse_topological_order(self.output)}
+        done = set(frame.grads) - ({id(frame.current)} if frame.current is not None else set())
+        return build(self.output, names=names, rankdir=self.rankdir, show_values=self.show_values,
+                     max_nodes=self.max_nodes, grads=frame.grads, highlight=frame.current, done=done,
+                     edge_labels=labels, notes=notes, legend_lines=self.ledger_lines(i))
+
+    def svg(self, i):
+        if i not in self._svg_cache:
+            self._svg_cache[i] = self.frame(i).svg()
+        return self._svg_cache[i]
+
+    def save_frames(self, directory, formats=("svg", "png")):
+        """Write frame_00.svg, frame_01.svg, ... (and the same as .png when the layout program can make
+        PNG) into `directory`; returns the paths written."""
+        directory = Path(directory)
+        directory.mkdir(parents=True, exist_ok=True)
+        find_engine()                                   # a clear error before writing anything
+        width = len(str(len(self.frames) - 1))
+        written = []
+        for i in range(len(self.frames)):
+            drawing = self.frame(i)
+            for fmt in formats:
+                path = directory / f"frame_{i:0{max(2, width)}d}.{fmt}"
+                try:
+                    drawing.save_as(path, fmt)
+                except RuntimeError:
+                    if fmt == "svg":
+                        raise
+                    continue                            # this engine cannot write that format: skip it
+                written.append(path)
+        return written
+
+    # --- Jupyter -------------------------------------------------------------------------------------
+    def widget(self):
+        """Prev / Next buttons and a slider over the frames (needs ipywidgets)."""
+        import ipywidgets as w
+        slider = w.IntSlider(value=0, min=0, max=len(self.frames) - 1, description="step",
+                             continuous_update=False)
+        prev_button = w.Button(description="◀ Prev", layout=w.Layout(width="90px"))
+        next_button = w.Button(description="Next ▶", layout=w.Layout(width="90px"))
+        caption = w.HTML()
+        picture = w.HTML()
+
+        def show(_=None):
+            i = slider.value
+            caption.value = f"<b>Step {i}/{len(self.frames) - 1}</b>: {self.frames[i].title}"
+            picture.value = self.svg(i)
+
+        slider.observe(show, names="value")
+        prev_button.on_click(lambda _: setattr(slider, "value", max(0, slider.value - 1)))
+        next_button.on_click(lambda _: setattr(slider, "value", min(slider.max, slider.value + 1)))
+        show()
+        return w.VBox([w.HBox([prev_button, slider, next_button]), caption, picture])
+
+    def _ipython_display_(self):
+        from IPython.display import display
+        try:
+            display(self.widget())
+        except ImportError:                             # no ipywidgets: show every frame, one after another
+            for i in range(len(self.frames)):
+                display(self.frame(i))
