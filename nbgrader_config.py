@@ -1,0 +1,34 @@
+"""nbgrader's configuration for the babygrad course: every grading option in one place.
+
+nbgrader reads this file when it runs in this folder. The course tools (`python -m autograder.build`, the class
+demo) load it too and only change where the course folder is.
+"""
+c = get_config()  # noqa: F821 (nbgrader provides it)
+
+c.CourseDirectory.course_id = "babygrad"
+c.CourseDirectory.source_directory = "source"
+c.CourseDirectory.release_directory = "release"
+
+# Only notebooks travel from a submission to the grader. A student's copy of the babygrad package (or any other
+# .py file) stays behind, so every module a graded notebook imports is the trusted reference.
+c.CourseDirectory.ignore = [".ipynb_checkpoints", "*.pyc", "__pycache__", "feedback", "*.py", "babygrad"]
+
+# Each cell gets 60 seconds; a cell that loops forever is interrupted and the rest of the notebook still runs.
+c.Execute.timeout = 60
+c.Execute.interrupt_on_timeout = True
+# The kernel keeps no history file, and keeps its own start-up notices (not the student's) out of the log.
+c.Execute.extra_arguments = ["--HistoryManager.hist_file=:memory:", "--IPKernelApp.log_level=ERROR"]
+
+# A submission that lost grade cells, or whose test cells were edited, is graded with the instructor's cells.
+c.OverwriteCells.add_missing_cells = True
+
+# nbgrader gives no points to a test cell that wrote anything on stderr. Warnings are not failures: drop them.
+c.IgnorePattern.enabled = True
+c.IgnorePattern.pattern = r"(?m)^.*Warning: "
+
+# Feedback shows each test's points and message but not the hidden tests' code (nbgrader shows it by default).
+c.GenerateFeedback.preprocessors = [
+    "nbgrader.preprocessors.GetGrades",
+    "autograder.feedback.HideHiddenTests",
+    "nbconvert.preprocessors.CSSHTMLHeaderPreprocessor",
+]
