@@ -215,7 +215,7 @@ def tensor_fields(tensor, name=None, show_values=True, show_shapes_only=False, g
     shape = str(tuple(tensor.shape))
     if show_shapes_only:
         return fields + ["shape " + shape]
-    fields.append(f"{shape}  {tensor.dtype}")
+    fields.append(f"{shape} {tensor.dtype}")
     if show_values and tensor.data.size <= MAX_VALUES:
         fields.append(_format_array(tensor.data))
     if grad is not None:
@@ -263,7 +263,7 @@ def build(root, names=None, rankdir="LR", show_values=True, show_shapes_only=Fal
 
     notice = "notice"
     if hidden:
-        g.node(notice, f"… {hidden} more nodes not drawn\n(draw(..., max_nodes={len(everything)}) to see them)",
+        g.node(notice, f"… {hidden} more nodes not drawn\\n(draw(..., max_nodes={len(everything)}) to see them)",
                shape="note", style="filled", fillcolor=COLOURS["notice"], color="#cc0000")
 
     for t in shown:

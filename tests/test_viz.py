@@ -1,0 +1,375 @@
+"""babygrad.viz and babygrad.stepper: the DOT text they write, rendering with each engine, the message
+without an engine, and the backward stepper's gradients and frames."""
+import re
+import shutil
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import babygrad.viz as viz
+from babygrad import Tensor
+from babygrad.stepper import BackwardStepper, reverse_topological_order
+from babygrad.viz import draw
+
+# --- graphs to draw ---------------------------------------------------------------------------------------
+# The tests build graphs with a tiny stand-in for babygrad.ops, so they only depend on what viz uses:
+# `_op` (its class name, `vars(op)`, `backward(out_grad, node)`), `_inputs`, `data`, `grad`, `requires_grad`.
+
+
+class _Op:
+    def __call__(self, *inputs):
+        out = Tensor(self.forward(*[t.data for t in inputs]),
+                     requires_grad=any(t.requires_grad for t in inputs))
+        out._op, out._inputs = self, inputs
+        return out
+
+
+class Add(_Op):
+    def forward(self, a, b):
+        return a + b
+
+    def backward(self, out_grad, node):
+        return out_grad, out_grad
+
+
+class Mul(_Op):
+    def forward(self, a, b):
+        return a * b
+
+    def backward(self, out_grad, node):
+        a, b = node._inputs
+        return Tensor(out_grad.data * b.data), Tensor(out_grad.data * a.data)
+
+
+class Summation(_Op):
+    def __init__(self, axes=None):
+        self.axes = axes
+
+    def forward(self, a):
+        return np.asarray(a.sum(axis=self.axes))
+
+    def backward(self, out_grad, node):
+        (a,) = node._inputs
+        g = out_grad.data if self.axes is None else np.expand_dims(out_grad.data, self.axes)
+        return Tensor(np.broadcast_to(g, a.shape).copy())
+
+
+class AddScalar(_Op):
+    def __init__(self, scalar):
+        self.scalar = scalar
+
+    def forward(self, a):
+        return a + self.scalar
+
+    def backward(self, out_grad, node):
+        return out_grad
+
+
+def small_graph():
+    """loss = sum((x*w + x) * c + 3) with c a constant: x is used twice, so its gradient has two paths."""
+    x = Tensor([1.0, 2.0])
+    w = Tensor([3.0, 4.0])
+    c = Tensor([1.0, 1.0], requires_grad=False)
+    loss = Summation(axes=0)(AddScalar(3.0)(Mul()(Add()(Mul()(x, w), x), c)))
+    return x, w, c, loss
+
+
+def chain(n):
+    """n tensors in a row: x, x+1, x+1+1, ..."""
+    t = Tensor([0.0])
+    for _ in range(n - 1):
+        t = AddScalar(1.0)(t)
+    return t
+
+
+def nodes(source):
+    """DOT node statements: name -> attribute text."""
+    found = dict(re.findall(r"^\s*(\w+) \[(.*)\]\s*$", source, flags=re.M))
+    return {name: attrs for name, attrs in found.items() if name not in ("node", "edge", "graph")}
+
+
+def label(attrs):
+    """The label of a node's attribute text, quoted or not."""
+    m = re.search(r'label=(?:"((?:[^"\\]|\\.)*)"|([^ \]]+))', attrs)
+    return m.group(1) if m.group(1) is not None else m.group(2)
+
+
+def edges(source):
+    return re.findall(r"^\s*(\w+) -> (\w+)", source, flags=re.M)
+
+
+ENGINES = {"dot": shutil.which("dot"),
+           "graphviz-pure": shutil.which("graphviz-pure")
+           or shutil.which("graphviz-pure", path=str(Path(sys.executable).parent))}
+
+
+@pytest.fixture(params=sorted(ENGINES))
+def engine(request, monkeypatch):
+    """Each layout program in turn (skipped when absent), chosen through BABYGRAD_DOT."""
+    path = ENGINES[request.param]
+    if path is None:
+        pytest.skip(f"{request.param} is not installed here")
+    monkeypatch.setenv("BABYGRAD_DOT", path)
+    return request.param
+
+
+# --- DOT text, no engine needed ---------------------------------------------------------------------------
+
+def test_every_tensor_and_op_is_one_node_and_ops_sit_between_inputs_and_output():
+    x, w, c, loss = small_graph()
+    source = draw(loss).source
+    names = nodes(source)
+    tensors = [n for n in names if n.startswith("t")]
+    ops = [n for n in names if n.startswith("op")]
+    assert len(tensors) == 8          # x, w, c and five results
+    assert len(ops) == 5
+    # each op: one edge out to its tensor, one edge in per input (x*w, +x, *c, +3, sum)
+    assert len(edges(source)) == 5 + (2 + 2 + 2 + 1 + 1)
+    for op in ops:
+        assert sum(1 for a, b in edges(source) if a == op) == 1
+
+
+def test_op_nodes_are_ellipses_labelled_with_class_name_and_parameters():
+    *_, loss = small_graph()
+    labels = {label(a) for n, a in nodes(draw(loss).source).items()
+              if n.startswith("op")}
+    assert labels == {"Summation(axes=0)", "AddScalar(3.0)", "Mul", "Add"}
+    assert all("shape=ellipse" in a for n, a in nodes(draw(loss).source).items() if n.startswith("op"))
+
+
+def test_parameters_constants_intermediates_and_output_differ_in_colour_and_shape():
+    x, w, c, loss = small_graph()
+    source = draw(loss, names=dict(x=x, c=c, loss=loss)).source
+    by_label = {label(a).split("|")[0]: a for n, a in nodes(source).items()}
+    styles = {}
+    for name, kind in [("x", "parameter"), ("c", "constant"), ("loss", "output")]:
+        attrs = by_label[name]
+        assert viz.COLOURS[kind] in attrs
+        styles[kind] = re.search(r"shape=(\w+)", attrs).group(1) + re.search(r'style="?([\w,]+)', attrs).group(1)
+    intermediate = [a for a in nodes(source).values() if viz.COLOURS["intermediate"] in a]
+    assert len(intermediate) == 4 and all("shape=Mrecord" in a for a in intermediate)
+    assert len(set(styles.values())) == 3
+    assert "dashed" in styles["constant"] and "record" in styles["parameter"]
+
+
+def test_names_values_dtype_and_grad_appear_in_tensor_boxes():
+    x, w, c, loss = small_graph()
+    source = draw(loss, names={x: "x"}).source          # Tensor -> name works as well as name -> Tensor
+    assert 'label="x|(2,) float64|[1, 2]"' in source
+    x.grad = np.array([4.0, 5.0])
+    assert 'label="x|(2,) float64|[1, 2]|grad [4, 5]"' in draw(loss, names=dict(x=x)).source
+
+
+def test_values_are_hidden_on_request_and_for_tensors_with_more_than_six_numbers():
+    x, w, c, loss = small_graph()
+    assert "[1, 2]" not in draw(loss, show_values=False).source
+    big = Summation()(Tensor(np.arange(7.0)))
+    assert "[0, 1, 2" not in draw(big).source
+    assert 'label="shape (7,)"' in draw(big, show_shapes_only=True).source
+
+
+def test_top_to_bottom_layout_wraps_record_fields_in_braces():
+    x, *_, loss = small_graph()
+    assert "rankdir=TB" in draw(loss, rankdir="TB").source
+    assert 'label="{x|(2,) float64|[1, 2]}"' in draw(loss, names=dict(x=x), rankdir="TB").source
+    with pytest.raises(ValueError):
+        draw(loss, rankdir="sideways")
+
+
+def test_record_special_characters_in_names_are_escaped():
+    x, *_, loss = small_graph()
+    assert r'label="a\|b\{c\}\<d\>|' in draw(loss, names={"a|b{c}<d>": x}).source
+
+
+def test_same_tensor_used_twice_by_one_op_gets_two_numbered_edges():
+    x = Tensor([2.0])
+    y = Mul()(x, x)
+    source = draw(y).source
+    assert len(nodes(source)) == 3
+    assert edges(source).count(("t1", "op0")) == 2
+    assert "taillabel=0" in source and "taillabel=1" in source
+
+
+def test_large_graph_is_capped_with_a_visible_notice_of_what_was_left_out():
+    source = draw(chain(2000), max_nodes=100).source
+    names = nodes(source)
+    assert sum(1 for n in names if n.startswith("t")) == 100
+    assert "1900 more nodes not drawn" in names["notice"]
+    assert ("notice", "op99") in edges(source)
+
+
+def test_drawing_a_5000_deep_chain_takes_no_recursion_and_little_time():
+    t = chain(5000)
+    start = time.perf_counter()
+    draw(t, max_nodes=None)
+    assert time.perf_counter() - start < 5
+
+
+# --- Rendering with each engine ---------------------------------------------------------------------------
+
+def test_find_engine_prefers_system_dot_then_graphviz_pure(monkeypatch):
+    monkeypatch.delenv("BABYGRAD_DOT", raising=False)
+    found = viz.find_engine()
+    expected = "dot" if ENGINES["dot"] else "graphviz-pure"
+    assert Path(found).name == expected
+
+
+def test_graphviz_pure_is_found_next_to_python_when_not_on_path(monkeypatch, tmp_path):
+    if not ENGINES["graphviz-pure"]:
+        pytest.skip("graphviz-pure is not installed")
+    monkeypatch.delenv("BABYGRAD_DOT", raising=False)
+    monkeypatch.setenv("PATH", str(tmp_path))
+    monkeypatch.setattr(viz, "_script_dirs", lambda: [Path(ENGINES["graphviz-pure"]).parent])
+    assert Path(viz.find_engine()).name == "graphviz-pure"
+
+
+def test_drawing_renders_svg_for_jupyter_with_each_engine(engine):
+    x, w, c, loss = small_graph()
+    drawing = draw(loss, names=dict(x=x))
+    bundle = drawing._repr_mimebundle_()
+    svg = bundle["image/svg+xml"]
+    assert svg.lstrip().startswith("<?xml") and "<svg" in svg
+    assert "Summation(axes=0)" in svg and ">x<" in svg
+    assert drawing._repr_svg_() == svg
+
+
+def test_drawing_saves_svg_and_png_files_with_each_engine(engine, tmp_path):
+    *_, loss = small_graph()
+    drawing = draw(loss)
+    assert "<svg" in drawing.save_as(tmp_path / "g.svg").read_text()
+    assert drawing.save_as(tmp_path / "g.png").read_bytes()[:4] == b"\x89PNG"
+
+
+def test_two_thousand_node_graph_draws_and_renders_within_three_seconds(engine):
+    start = time.perf_counter()
+    svg = draw(chain(2000)).svg()
+    assert "more nodes not drawn" in svg
+    assert time.perf_counter() - start < 3
+
+
+# --- Without any engine -----------------------------------------------------------------------------------
+
+@pytest.fixture
+def no_engine(monkeypatch, tmp_path):
+    monkeypatch.delenv("BABYGRAD_DOT", raising=False)
+    monkeypatch.setenv("PATH", str(tmp_path))                    # an empty directory
+    monkeypatch.setattr(viz, "_script_dirs", lambda: [])
+
+
+def test_without_engine_rendering_raises_message_saying_how_to_get_one_and_source_still_works(no_engine):
+    *_, loss = small_graph()
+    drawing = draw(loss)
+    assert "Summation(axes=0)" in drawing.source
+    with pytest.raises(viz.EngineNotFound, match="pip install graphviz-pure"):
+        drawing.svg()
+    with pytest.raises(viz.EngineNotFound, match="install Graphviz"):
+        drawing.pipe(format="svg")
+
+
+def test_without_engine_jupyter_shows_the_message_instead_of_a_traceback(no_engine):
+    *_, loss = small_graph()
+    bundle = draw(loss)._repr_mimebundle_()
+    assert "image/svg+xml" not in bundle
+    assert "pip install graphviz-pure" in bundle["text/plain"]
+    assert "pip install graphviz-pure" in bundle["text/html"]
+
+
+def test_unrunnable_babygrad_dot_setting_is_reported(monkeypatch):
+    monkeypatch.setenv("BABYGRAD_DOT", "/nonexistent/dot")
+    with pytest.raises(viz.EngineNotFound, match="BABYGRAD_DOT"):
+        viz.find_engine()
+
+
+# --- The backward stepper ---------------------------------------------------------------------------------
+
+def test_reverse_topological_order_puts_every_tensor_after_all_its_users():
+    x, w, c, loss = small_graph()
+    order = reverse_topological_order(loss)
+    position = {id(t): i for i, t in enumerate(order)}
+    assert order[0] is loss and len(order) == 8
+    for t in order:
+        for parent in t._inputs:
+            assert position[id(parent)] > position[id(t)]
+
+
+def test_stepper_gradients_add_up_over_both_paths_and_match_the_calculus():
+    x, w, c, loss = small_graph()
+    stepper = BackwardStepper(loss)
+    np.testing.assert_allclose(stepper.grads[id(x)], w.data + 1)    # d/dx sum(x*w + x) = w + 1
+    np.testing.assert_allclose(stepper.grads[id(w)], x.data)
+    assert id(c) not in stepper.grads                                # constants get no gradient
+    assert x.grad is None                                            # the stepper leaves .grad alone
+
+
+def test_stepper_has_a_frame_per_processed_node_plus_start_and_end():
+    x, w, c, loss = small_graph()
+    stepper = BackwardStepper(loss, names=dict(x=x, w=w))
+    assert len(stepper) == 7 + 2                                     # 7 tensors require grad
+    assert stepper.frames[0].current is None and stepper.frames[1].current is loss
+    assert [f.current for f in stepper.frames[-3:-1]] == [w, x]
+
+
+def test_stepper_ledger_holds_both_contributions_for_x_before_x_is_processed():
+    x, w, c, loss = small_graph()
+    stepper = BackwardStepper(loss, names=dict(x=x, w=w))
+    before_x = next(i for i, f in enumerate(stepper.frames) if f.current is x) - 1
+    assert len(stepper.frames[before_x].pending[id(x)]) == 2
+    ledger = "\n".join(stepper.ledger_lines(before_x))
+    assert "x: [1, 1] from" in ledger and "[3, 4] from" in ledger
+    assert "sum of 2 contributions" in stepper.frames[before_x + 1].title
+
+
+def test_stepper_frame_highlights_current_node_and_labels_edges_with_gradients():
+    x, w, c, loss = small_graph()
+    stepper = BackwardStepper(loss, names=dict(x=x, w=w))
+    i = next(i for i, f in enumerate(stepper.frames) if f.current is not None and f.current._op is not None
+             and type(f.current._op).__name__ == "Mul" and f.current._inputs[0] is x)
+    source = stepper.frame(i).source
+    assert source.count("#d62728") >= 3                     # red: current node, its op, the new edges
+    assert 'label="[3, 4]"' in source and 'label="[1, 2]"' in source
+    assert "Ledger (gradients waiting)" in source
+
+
+def test_stepper_calls_each_ops_backward_itself_not_tensor_backward():
+    x, w, c, loss = small_graph()
+    calls = []
+    original = Mul.backward
+
+    def spy(self, out_grad, node):
+        calls.append(node)
+        return original(self, out_grad, node)
+
+    Mul.backward = spy
+    try:
+        BackwardStepper(loss)
+    finally:
+        Mul.backward = original
+    assert len(calls) == 2
+
+
+def test_stepper_saves_every_frame_as_svg_and_png(engine, tmp_path):
+    *_, loss = small_graph()
+    stepper = BackwardStepper(loss)
+    written = stepper.save_frames(tmp_path / "frames")
+    svgs = sorted(p.name for p in written if p.suffix == ".svg")
+    assert svgs == [f"frame_{i:02d}.svg" for i in range(len(stepper))]
+    assert len([p for p in written if p.suffix == ".png"]) == len(stepper)
+    assert "Ledger" in (tmp_path / "frames" / "frame_03.svg").read_text()
+
+
+def test_stepper_widget_has_prev_next_buttons_and_a_slider_that_change_the_picture():
+    ipywidgets = pytest.importorskip("ipywidgets")
+    *_, loss = small_graph()
+    stepper = BackwardStepper(loss)
+    box = stepper.widget()
+    controls, caption, picture = box.children
+    prev_button, slider, next_button = controls.children
+    assert isinstance(slider, ipywidgets.IntSlider) and slider.max == len(stepper) - 1
+    first = picture.value
+    next_button.click()
+    assert slider.value == 1 and picture.value != first and "<svg" in picture.value
+    prev_button.click()
+    assert slider.value == 0 and picture.value == first
