@@ -1,0 +1,450 @@
+# Generated from source/02_operations/operations.ipynb by coursework.export. Edit the notebook, not this file.
+import contextlib
+
+import numpy as np
+
+from babygrad.tensor import NDArray, Tensor, extend
+
+
+class _GradMode:
+    """The library-wide switch: do operations record the graph? One place, so every module sees the same."""
+    enabled = True
+
+
+def is_grad_enabled():
+    """True when operations record their inputs, so that gradients can flow back through them."""
+    return _GradMode.enabled
+
+
+class set_grad_enabled(contextlib.ContextDecorator):
+    """`with set_grad_enabled(mode):` records the graph inside the block only if `mode` is true."""
+
+    def __init__(self, mode):
+        self.mode = bool(mode)
+
+    def __enter__(self):
+        self.previous = _GradMode.enabled
+        _GradMode.enabled = self.mode
+        return self
+
+    def __exit__(self, *error):
+        _GradMode.enabled = self.previous
+        return False
+
+
+class no_grad(set_grad_enabled):
+    """`with no_grad():` (or `@no_grad()` on a function) computes without recording the graph."""
+
+    def __init__(self):
+        super().__init__(False)
+
+
+class Function:
+    """An operation on tensors. Subclasses define `forward` (and, in Chapter 3, `backward`)."""
+
+    def __call__(self, *inputs):
+        """Apply the operation to tensors: compute with `forward`, return a Tensor that remembers its history."""
+        data = self.forward(*[tensor.data for tensor in inputs])
+        if type(data) is not np.ndarray:
+            data = np.asarray(data)  # a full reduction returns a NumPy scalar; keep its dtype
+        requires_grad = is_grad_enabled() and any(tensor.requires_grad for tensor in inputs)
+        # Build the output without Tensor.__init__: its checks are for user input, and forward gave a float array.
+        output = Tensor.__new__(Tensor)
+        output.data = data
+        output.requires_grad = requires_grad
+        output.grad = None
+        if requires_grad:
+            output._op = self
+            output._inputs = inputs
+        else:
+            output._op = None
+            output._inputs = ()
+        return output
+
+    def forward(self, *arrays):
+        """The result, as a NumPy array, of the operation on the inputs' arrays."""
+        raise NotImplementedError(f"{type(self).__name__} has no forward yet")
+
+    def backward(self, out_grad, node):
+        """The gradient for each input, given `out_grad` (the gradient for `node`, the output)."""
+        raise NotImplementedError(f"{type(self).__name__} has no backward yet (Chapter 3)")
+
+
+class Add(Function):
+    """a + b, elementwise (with broadcasting)."""
+
+    def forward(self, a, b):
+        return a + b
+
+
+def add(a, b):
+    return Add()(a, b)
+
+
+class Mul(Function):
+    """a * b, elementwise (with broadcasting)."""
+
+    def forward(self, a, b):
+        return a * b
+
+
+def mul(a, b):
+    return Mul()(a, b)
+
+
+class Sub(Function):
+    def forward(self, a, b):
+        return a - b
+
+
+def sub(a, b):
+    return Sub()(a, b)
+
+
+class Div(Function):
+    def forward(self, a, b):
+        return a / b
+
+
+def divide(a, b):
+    return Div()(a, b)
+
+
+class Pow(Function):
+    def forward(self, a, b):
+        return a ** b
+
+
+def power(a, b):
+    return Pow()(a, b)
+
+
+class Negate(Function):
+    def forward(self, a):
+        return -a
+
+
+def negate(a):
+    return Negate()(a)
+
+
+class Log(Function):
+    def forward(self, a):
+        return np.log(a)
+
+
+def log(a):
+    return Log()(a)
+
+
+class Exp(Function):
+    def forward(self, a):
+        return np.exp(a)
+
+
+def exp(a):
+    return Exp()(a)
+
+
+class Relu(Function):
+    def forward(self, a):
+        return np.maximum(a, 0)
+
+
+def relu(a):
+    return Relu()(a)
+
+
+class Tanh(Function):
+    def forward(self, a):
+        return np.tanh(a)
+
+
+def tanh(a):
+    return Tanh()(a)
+
+
+class Sqrt(Function):
+    def forward(self, a):
+        return np.sqrt(a)
+
+
+def sqrt(a):
+    return Sqrt()(a)
+
+
+class Abs(Function):
+    def forward(self, a):
+        return np.abs(a)
+
+
+def absolute(a):
+    return Abs()(a)
+
+
+class Sigmoid(Function):
+    def forward(self, a):
+        e = np.exp(-np.abs(a))  # never overflows: the exponent is <= 0
+        return np.where(a >= 0, 1.0, e) / (1.0 + e)
+
+
+def sigmoid(a):
+    return Sigmoid()(a)
+
+
+class ScalarFunction(Function):
+    """An operation between one tensor and a constant number, kept as a Python float (it adapts to any dtype)."""
+
+    def __init__(self, scalar):
+        self.scalar = float(scalar)
+
+
+class AddScalar(ScalarFunction):
+    """a + scalar."""
+
+    def forward(self, a):
+        return a + self.scalar
+
+
+def add_scalar(a, scalar):
+    return AddScalar(scalar)(a)
+
+
+class MulScalar(ScalarFunction):
+    def forward(self, a):
+        return a * self.scalar
+
+
+def mul_scalar(a, scalar):
+    return MulScalar(scalar)(a)
+
+
+class DivScalar(ScalarFunction):
+    def forward(self, a):
+        return a / self.scalar
+
+
+def divide_scalar(a, scalar):
+    return DivScalar(scalar)(a)
+
+
+class PowerScalar(ScalarFunction):
+    def forward(self, a):
+        return a ** self.scalar
+
+
+def power_scalar(a, scalar):
+    return PowerScalar(scalar)(a)
+
+
+class Reshape(Function):
+    def __init__(self, shape):
+        self.shape = tuple(shape)
+
+    def forward(self, a):
+        return np.reshape(a, self.shape)
+
+
+def reshape(a, shape):
+    return Reshape(shape)(a)
+
+
+class Transpose(Function):
+    def __init__(self, axes=None):
+        self.axes = None if axes is None else tuple(axes)
+
+    def forward(self, a):
+        if self.axes is None:
+            return np.swapaxes(a, -1, -2)
+        return np.transpose(a, self.axes)
+
+
+def transpose(a, axes=None):
+    return Transpose(axes)(a)
+
+
+class BroadcastTo(Function):
+    def __init__(self, shape):
+        self.shape = tuple(shape)
+
+    def forward(self, a):
+        # A broadcast view is read-only and has stride-0 axes; copy it into an ordinary contiguous array.
+        return np.broadcast_to(a, self.shape).copy()
+
+
+def broadcast_to(a, shape):
+    return BroadcastTo(shape)(a)
+
+
+class Summation(Function):
+    def __init__(self, axes=None):
+        self.axes = tuple(axes) if isinstance(axes, (list, tuple)) else axes
+
+    def forward(self, a):
+        return np.sum(a, axis=self.axes)
+
+
+def summation(a, axes=None):
+    return Summation(axes)(a)
+
+
+class MatMul(Function):
+    def forward(self, a, b):
+        return np.matmul(a, b)
+
+
+def matmul(a, b):
+    return MatMul()(a, b)
+
+
+SCALAR_TYPES = (int, float, np.integer, np.floating)
+
+
+def is_scalar(value):
+    """A plain number (Python's or NumPy's): it goes to the scalar form of an operation."""
+    return isinstance(value, SCALAR_TYPES)
+
+
+def as_tensor(value, like):
+    """`value` itself if it is a Tensor, otherwise a constant Tensor of its numbers with `like`'s dtype."""
+    if isinstance(value, Tensor):
+        return value
+    return Tensor(value, dtype=like.dtype, requires_grad=False)
+
+
+# NumPy must not treat a Tensor as a number: then `np.float64(2) * t` falls back to `t.__rmul__`.
+Tensor.__array_ufunc__ = None
+
+
+@extend(Tensor)
+def __add__(self, other):
+    if is_scalar(other):
+        return AddScalar(other)(self)
+    return Add()(self, as_tensor(other, self))
+
+
+@extend(Tensor)
+def __radd__(self, other):
+    return self.__add__(other)
+
+
+@extend(Tensor)
+def __sub__(self, other):
+    if is_scalar(other):
+        return AddScalar(-other)(self)
+    return Sub()(self, as_tensor(other, self))
+
+
+@extend(Tensor)
+def __rsub__(self, other):
+    if is_scalar(other):
+        return AddScalar(other)(Negate()(self))
+    return Sub()(as_tensor(other, self), self)
+
+
+@extend(Tensor)
+def __mul__(self, other):
+    if is_scalar(other):
+        return MulScalar(other)(self)
+    return Mul()(self, as_tensor(other, self))
+
+
+@extend(Tensor)
+def __rmul__(self, other):
+    return self.__mul__(other)
+
+
+@extend(Tensor)
+def __truediv__(self, other):
+    if is_scalar(other):
+        return DivScalar(other)(self)
+    return Div()(self, as_tensor(other, self))
+
+
+@extend(Tensor)
+def __rtruediv__(self, other):
+    if is_scalar(other):
+        return MulScalar(other)(PowerScalar(-1)(self))
+    return Div()(as_tensor(other, self), self)
+
+
+@extend(Tensor)
+def __pow__(self, other):
+    if is_scalar(other):
+        return PowerScalar(other)(self)
+    return Pow()(self, as_tensor(other, self))
+
+
+@extend(Tensor)
+def __neg__(self):
+    return Negate()(self)
+
+
+@extend(Tensor)
+def __matmul__(self, other):
+    return MatMul()(self, as_tensor(other, self))
+
+
+@extend(Tensor)
+def matmul(self, other):
+    return self.__matmul__(other)
+
+
+@extend(Tensor)
+def sum(self, axes=None):
+    return Summation(axes)(self)
+
+
+@extend(Tensor)
+def broadcast_to(self, shape):
+    return BroadcastTo(shape)(self)
+
+
+@extend(Tensor)
+def reshape(self, shape):
+    return Reshape(shape)(self)
+
+
+@extend(Tensor)
+def transpose(self, axes=None):
+    return Transpose(axes)(self)
+
+
+@extend(Tensor)
+def exp(self):
+    return Exp()(self)
+
+
+@extend(Tensor)
+def log(self):
+    return Log()(self)
+
+
+@extend(Tensor)
+def relu(self):
+    return Relu()(self)
+
+
+@extend(Tensor)
+def sigmoid(self):
+    return Sigmoid()(self)
+
+
+@extend(Tensor)
+def tanh(self):
+    return Tanh()(self)
+
+
+@extend(Tensor)
+def sqrt(self):
+    return Sqrt()(self)
+
+
+@extend(Tensor)
+def abs(self):
+    return Abs()(self)
+
+
+@extend(Tensor)
+def __abs__(self):
+    return Abs()(self)
