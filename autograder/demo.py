@@ -13,6 +13,8 @@ import time
 import warnings
 from pathlib import Path
 
+from sqlalchemy.exc import SAWarning
+
 from autograder.classroom import STUDENTS, make_class
 from autograder.course import SOURCE, chapters, nbgrader, succeeded
 from autograder.grading import autograde, struggles
@@ -83,7 +85,8 @@ def main(argv=None):
     if course.exists() and any(course.iterdir()):
         sys.exit(f"{course} is not empty: give --work a new or empty folder, so that no earlier grade is overwritten")
     course.mkdir(parents=True, exist_ok=True)
-    warnings.simplefilter("ignore")  # nbgrader's database layer warns about its own sessions; not ours to fix
+    # nbgrader's database layer warns about its own sessions: not the student's problem, nor the teacher's.
+    warnings.filterwarnings("ignore", category=SAWarning)
     started = time.perf_counter()
 
     say(f"1. Building the release from source/ in {course}")

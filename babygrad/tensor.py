@@ -22,7 +22,8 @@ def as_array(data, dtype=None):
     if array.dtype.kind not in "fiub":
         raise TypeError(f"a Tensor holds numbers, but {data!r} holds {array.dtype} values")
     if dtype is None:
-        dtype = array.dtype if array.dtype.type in FLOAT_TYPES else np.float32
+        keeps_its_dtype = isinstance(data, (np.ndarray, np.generic)) and array.dtype.type in FLOAT_TYPES
+        dtype = array.dtype if keeps_its_dtype else np.float32
     return array.astype(dtype, copy=False)
 
 
