@@ -1,0 +1,156 @@
+# Generated from source/03_gradients/gradients.ipynb by coursework.export. Edit the notebook, not this file.
+import numpy as np
+
+from babygrad.tensor import Tensor, extend
+from babygrad.ops import (
+    Add, AddScalar, Abs, BroadcastTo, Div, DivScalar, Exp, Log, MatMul, Mul, MulScalar, Negate, Pow,
+    PowerScalar, Relu, Reshape, Sigmoid, Sqrt, Sub, Summation, Tanh, Transpose,
+    absolute, add, add_scalar, broadcast_to, divide, divide_scalar, exp, log, matmul, mul, mul_scalar, negate,
+    power, power_scalar, relu, reshape, sigmoid, sqrt, sub, summation, tanh, transpose,
+)
+
+
+def unbroadcast(grad, shape):
+    """`grad` summed over the axes that broadcasting added or stretched, so that it has `shape`."""
+    if grad.shape == tuple(shape):  # nothing was broadcast (the common case): no work at all
+        return grad
+    extra = grad.ndim - len(shape)  # axes that broadcasting put in front
+    stretched = tuple(extra + axis for axis, size in enumerate(shape) if size == 1 and grad.shape[extra + axis] != 1)
+    return reshape(summation(grad, tuple(range(extra)) + stretched), shape)
+
+
+@extend(Add)
+def backward(self, out_grad, node):
+    a, b = node._inputs
+    return unbroadcast(out_grad, a.shape), unbroadcast(out_grad, b.shape)
+
+
+@extend(Mul)
+def backward(self, out_grad, node):
+    a, b = node._inputs
+    return unbroadcast(out_grad * b, a.shape), unbroadcast(out_grad * a, b.shape)
+
+
+@extend(Sub)
+def backward(self, out_grad, node):
+    a, b = node._inputs
+    return unbroadcast(out_grad, a.shape), unbroadcast(negate(out_grad), b.shape)
+
+
+@extend(Div)
+def backward(self, out_grad, node):
+    a, b = node._inputs
+    grad_a = divide(out_grad, b)
+    grad_b = negate(divide(mul(out_grad, a), mul(b, b)))
+    return unbroadcast(grad_a, a.shape), unbroadcast(grad_b, b.shape)
+
+
+@extend(Pow)
+def backward(self, out_grad, node):
+    a, b = node._inputs
+    grad_a = mul(out_grad, mul(b, power(a, add_scalar(b, -1.0))))
+    grad_b = mul(out_grad, mul(node, log(a)))
+    return unbroadcast(grad_a, a.shape), unbroadcast(grad_b, b.shape)
+
+
+@extend(Negate)
+def backward(self, out_grad, node):
+    return negate(out_grad)
+
+
+@extend(Log)
+def backward(self, out_grad, node):
+    return divide(out_grad, node._inputs[0])
+
+
+@extend(Exp)
+def backward(self, out_grad, node):
+    return mul(out_grad, node)
+
+
+@extend(Sqrt)
+def backward(self, out_grad, node):
+    return divide(out_grad, mul_scalar(node, 2.0))
+
+
+@extend(Tanh)
+def backward(self, out_grad, node):
+    return mul(out_grad, add_scalar(negate(mul(node, node)), 1.0))
+
+
+@extend(Sigmoid)
+def backward(self, out_grad, node):
+    return mul(out_grad, mul(node, add_scalar(negate(node), 1.0)))
+
+
+@extend(Relu)
+def backward(self, out_grad, node):
+    a = node._inputs[0]
+    mask = Tensor(a.data > 0, dtype=out_grad.dtype, requires_grad=False)  # a constant: 1 where a > 0
+    return mul(out_grad, mask)
+
+
+@extend(Abs)
+def backward(self, out_grad, node):
+    a = node._inputs[0]
+    return mul(out_grad, Tensor(np.sign(a.data), requires_grad=False))  # a constant: the sign of each input
+
+
+@extend(Reshape)
+def backward(self, out_grad, node):
+    return reshape(out_grad, node._inputs[0].shape)
+
+
+@extend(Transpose)
+def backward(self, out_grad, node):
+    if self.axes is None:
+        return transpose(out_grad)
+    ndim = len(self.axes)
+    inverse = np.argsort([axis % ndim for axis in self.axes])
+    return transpose(out_grad, tuple(int(axis) for axis in inverse))
+
+
+@extend(Summation)
+def backward(self, out_grad, node):
+    shape = node._inputs[0].shape
+    if self.axes is None:
+        summed = range(len(shape))
+    elif isinstance(self.axes, tuple):
+        summed = [axis % len(shape) for axis in self.axes]
+    else:
+        summed = [self.axes % len(shape)]
+    kept = tuple(1 if axis in summed else size for axis, size in enumerate(shape))
+    return broadcast_to(reshape(out_grad, kept), shape)
+
+
+@extend(BroadcastTo)
+def backward(self, out_grad, node):
+    return unbroadcast(out_grad, node._inputs[0].shape)
+
+
+@extend(MatMul)
+def backward(self, out_grad, node):
+    a, b = node._inputs
+    grad_a = matmul(out_grad, transpose(b))
+    grad_b = matmul(transpose(a), out_grad)
+    return unbroadcast(grad_a, a.shape), unbroadcast(grad_b, b.shape)
+
+
+@extend(AddScalar)
+def backward(self, out_grad, node):
+    return out_grad
+
+
+@extend(MulScalar)
+def backward(self, out_grad, node):
+    return mul_scalar(out_grad, self.scalar)
+
+
+@extend(DivScalar)
+def backward(self, out_grad, node):
+    return divide_scalar(out_grad, self.scalar)
+
+
+@extend(PowerScalar)
+def backward(self, out_grad, node):
+    return mul(out_grad, mul_scalar(power_scalar(node._inputs[0], self.scalar - 1), self.scalar))
