@@ -2,25 +2,8 @@
 
 Each module is exported from a chapter notebook in `source/`: `tensor` holds the numbers, `ops` the operations
 and their forward computation, `gradients` their backward rules, `backprop` `Tensor.backward`. Importing the
-package loads the chapters in order, each adding to the classes of the one before. A chapter whose module has
-not been exported yet (a student part-way through the course) ends the loading there: the chapters after it
-build on it.
+package loads the chapters in that order, each adding to the classes of the one before.
 """
-import importlib
-import importlib.util
-
 from babygrad.tensor import Tensor
-
-CHAPTERS = ("ops", "gradients", "backprop")
-
-for _chapter in CHAPTERS:
-    if importlib.util.find_spec(f"babygrad.{_chapter}") is None:
-        break
-    importlib.import_module(f"babygrad.{_chapter}")
-del _chapter
-
-try:
-    from babygrad import ops
-    from babygrad.ops import is_grad_enabled, no_grad, set_grad_enabled
-except ImportError:  # Chapter 2 is not exported yet
-    pass
+from babygrad import ops, gradients, backprop  # noqa: F401 (imported for what they add to Tensor and the ops)
+from babygrad.ops import is_grad_enabled, no_grad, set_grad_enabled  # noqa: F401
