@@ -1,8 +1,8 @@
 """A sample class of submissions, each showing one thing a grader meets in real life."""
 import json
-from dataclasses import dataclass
 from pathlib import Path
 
+from autograder.mistakes import DEMO
 from coursework.export import SOLUTION_MARKERS
 
 SNEAKY_CHECKS = '''"""A fake coursework.checks shipped with a submission: every check passes."""
@@ -10,24 +10,6 @@ def check(*args, **kwargs): pass
 def check_close(*args, **kwargs): pass
 def check_raises(*args, **kwargs): pass
 '''
-
-
-@dataclass(frozen=True)
-class Mistake:
-    """A plausible wrong answer: in cell `cell` of `chapter`, the text `find` written as `replace`."""
-    chapter: str
-    cell: str
-    find: str
-    replace: str
-    description: str
-
-
-BUGGY_ANSWERS = [
-    Mistake("01_tensor", "as_array", "np.float32\n", "np.float64\n",
-            "lists become float64 instead of float32"),
-    Mistake("01_tensor", "leaving", "return Tensor(self.data, requires_grad=False)", "return self",
-            "detach returns the tensor itself"),
-]
 
 
 def read_notebook(path):
@@ -89,7 +71,7 @@ def submission(release_path, source_path, student):
         return {release_path.name: '{"cells": ['}
     notebook = {
         "perfect": lambda: answered(release_path, source_path),
-        "buggy": lambda: answered(release_path, source_path, [m for m in BUGGY_ANSWERS
+        "buggy": lambda: answered(release_path, source_path, [m for m in DEMO
                                                               if m.chapter == release_path.parent.name]),
         "stubs": lambda: read_notebook(release_path),
         "crash": lambda: crashing(answered(release_path, source_path)),

@@ -1,0 +1,176 @@
+"""A catalogue of classic mistakes: the plausible wrong answers students write, and the points each must cost.
+
+Each mistake is a find/replace on the instructor's solution code of one solution cell (as `classroom.answered`
+fills it in). `costs` names the grade cells whose hidden tests must take points from it, and no others: a wrong
+operation costs the points of that operation alone. `tests/test_mistakes.py` grades every mistake with nbgrader
+and runs it against the visible tests students see.
+"""
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Mistake:
+    """A plausible wrong answer: in cell `cell` of `chapter`, the text `find` written as `replace`.
+
+    `costs` are the grade cells (grade_ids) that must lose points for it, and the only ones."""
+    chapter: str
+    cell: str
+    find: str
+    replace: str
+    description: str
+    costs: tuple = ()
+
+    @property
+    def name(self):
+        return f"{self.chapter}/{self.cell}: {self.description}"
+
+
+def m(chapter, cell, find, replace, description, *costs):
+    return Mistake(chapter, cell, find, replace, description, costs or (f"test_{cell}",))
+
+
+T, O, G, B = "01_tensor", "02_operations", "03_gradients", "04_backprop"
+
+CATALOGUE = [
+    # Chapter 1: the Tensor.
+    m(T, "as_array", "np.float32\n", "np.float64\n", "lists become float64 instead of float32"),
+    m(T, "tensor_init", "self.requires_grad = requires_grad", "self.requires_grad = True",
+      "every tensor requires grad, whatever the caller says"),
+    m(T, "properties", "return self.data.size", "return len(self.data)", "size is the length of the first axis"),
+    m(T, "repr", 'np.array2string(self.data, prefix="Tensor(")', "np.array2string(self.data)",
+      "prints the numbers without lining up the rows under 'Tensor('"),
+    m(T, "leaving", "return Tensor(self.data, requires_grad=False)", "return self",
+      "detach returns the tensor itself"),
+    m(T, "leaving", "return float(self.data.reshape(()))", "return self.data.reshape(())",
+      "item returns a 0-d array instead of a Python float"),
+
+    # Chapter 2: Function.__call__ and the forward passes.
+    m(O, "function", "requires_grad = is_grad_enabled() and any(", "requires_grad = any(",
+      "records the graph even inside no_grad()"),
+    m(O, "function", "and any(tensor.requires_grad", "and all(tensor.requires_grad",
+      "the output requires grad only when every input does"),
+    m(O, "function", "output._inputs = inputs", "output._inputs = list(inputs)", "keeps the inputs in a list"),
+    m(O, "function", "data = np.asarray(data)", "data = np.array(float(data))",
+      "turns forward's scalar into a Python float, so float32 sums become float64"),
+    m(O, "sub", "return a - b", "return b - a", "subtracts the other way round"),
+    m(O, "div", "return a / b", "return b / a", "divides the other way round"),
+    m(O, "pow", "return a ** b", "return np.abs(a) ** b", "takes the absolute value so that powers never give nan"),
+    m(O, "negate", "return -a", "return -np.abs(a)", "makes every number negative"),
+    m(O, "log", "np.log(a)", "np.log10(a)", "takes the logarithm to base 10"),
+    m(O, "exp", "np.exp(a)", "np.expm1(a)", "uses np.expm1, e^a - 1"),
+    m(O, "relu", "np.maximum(a, 0)", "np.maximum(a, np.zeros(1))", "compares with a float64 array of zeros"),
+    m(O, "tanh", "np.tanh(a)", "(np.exp(a) - np.exp(-a)) / (np.exp(a) + np.exp(-a))",
+      "writes tanh with exponentials, which overflow for large numbers"),
+    m(O, "sigmoid", "np.where(a >= 0, 1.0, e) / (1.0 + e)",
+      "np.where(a >= 0, 1.0 / (1.0 + e), 1.0 - 1.0 / (1.0 + e))",
+      "computes 1 - 1 / (1 + e) for negative numbers, which loses the small ones"),
+    m(O, "mulscalar", "a * self.scalar", "a * np.array(self.scalar)",
+      "multiplies by a NumPy array of the number, so float32 becomes float64"),
+    m(O, "divscalar", "a / self.scalar", "self.scalar / a", "divides the number by the array"),
+    m(O, "powerscalar", "a ** self.scalar", "a ** int(self.scalar)", "rounds the exponent to an integer"),
+    m(O, "reshape", "np.reshape(a, self.shape)", 'np.reshape(a, self.shape, order="F")',
+      "reads the numbers column by column"),
+    m(O, "transpose", "np.swapaxes(a, -1, -2)", "np.transpose(a)", "axes=None reverses all the axes"),
+    m(O, "transpose", "np.transpose(a, self.axes)", "np.transpose(a, np.argsort(self.axes))",
+      "applies the inverse permutation"),
+    m(O, "broadcast_to", "np.broadcast_to(a, self.shape).copy()", "np.broadcast_to(a, self.shape)",
+      "returns NumPy's read-only broadcast view"),
+    m(O, "summation", "np.sum(a, axis=self.axes)", "np.sum(a, axis=self.axes, keepdims=True)",
+      "keeps the summed axes with size 1"),
+    m(O, "matmul", "np.matmul(a, b)", "np.dot(a, b)", "uses np.dot, which does not broadcast batch axes"),
+    m(O, "tensor_operators", "return AddScalar(other)(Negate()(self))", "return AddScalar(-other)(self)",
+      "10 - a computes a - 10"),
+    m(O, "tensor_operators", "return MulScalar(other)(PowerScalar(-1)(self))", "return DivScalar(other)(self)",
+      "8 / a computes a / 8"),
+    m(O, "tensor_methods", "return Summation(axes)(self)", "return Summation()(self)",
+      "t.sum(axes) ignores the axes"),
+    m(O, "tensor_methods", "return Sqrt()(self)", "return PowerScalar(0.5)(self)",
+      "t.sqrt() records a PowerScalar instead of a Sqrt"),
+
+    # Chapter 3: the backward rules.
+    m(G, "unbroadcast", "tuple(range(extra)) + stretched", "tuple(range(extra))",
+      "sums the axes added in front but not the stretched ones"),
+    m(G, "sub", "unbroadcast(negate(out_grad), b.shape)", "negate(out_grad)",
+      "forgets to un-broadcast the gradient of b"),
+    m(G, "sub", "unbroadcast(negate(out_grad), b.shape)", "unbroadcast(out_grad, b.shape)",
+      "gives b the gradient unchanged instead of negated"),
+    m(G, "div", "negate(divide(mul(out_grad, a), mul(b, b)))", "divide(mul(out_grad, a), mul(b, b))",
+      "forgets the minus sign of b's gradient"),
+    m(G, "div", "mul(b, b)", "b", "divides b's gradient by b instead of b squared"),
+    m(G, "pow", "power(a, add_scalar(b, -1.0))", "power(a, b)", "forgets to lower the exponent by one"),
+    m(G, "pow", "return unbroadcast(grad_a, a.shape), unbroadcast(grad_b, b.shape)", "return grad_a, grad_b",
+      "forgets to un-broadcast the gradients"),
+    m(G, "negate", "return negate(out_grad)", "return out_grad", "passes the gradient on without the minus sign"),
+    m(G, "log", "divide(out_grad, node._inputs[0])", "divide(out_grad, node)",
+      "divides by the output instead of the input"),
+    m(G, "exp", "mul(out_grad, node)", "mul(out_grad, node._inputs[0])", "multiplies by a instead of e^a"),
+    m(G, "sqrt", "mul_scalar(node, 2.0)", "node", "forgets the factor 1/2"),
+    m(G, "tanh", "add_scalar(negate(mul(node, node)), 1.0)", "add_scalar(negate(node), 1.0)",
+      "uses 1 - tanh instead of 1 - tanh squared"),
+    m(G, "sigmoid", "mul(node, add_scalar(negate(node), 1.0))", "node",
+      "multiplies by sigmoid instead of sigmoid times (1 - sigmoid)"),
+    m(G, "relu", "a.data > 0", "a.data >= 0", "passes the gradient where the input is exactly 0"),
+    m(G, "relu", "return mul(out_grad, mask)", "return mask", "returns the mask and forgets out_grad"),
+    m(G, "abs", "np.sign(a.data)", "np.abs(a.data) / a.data", "computes the sign as |a| / a, which is nan at 0"),
+    m(G, "reshape", "reshape(out_grad, node._inputs[0].shape)", "reshape(out_grad, node.shape)",
+      "reshapes the gradient to the output's shape"),
+    m(G, "transpose", "transpose(out_grad, tuple(int(axis) for axis in inverse))", "transpose(out_grad, self.axes)",
+      "transposes back with the same permutation instead of its inverse"),
+    m(G, "transpose", "axis % ndim for axis in self.axes", "axis for axis in self.axes",
+      "forgets that axes can be negative"),
+    m(G, "summation", "broadcast_to(reshape(out_grad, kept), shape)", "broadcast_to(out_grad, shape)",
+      "broadcasts the gradient without restoring the summed axes"),
+    m(G, "summation", "summed = [self.axes % len(shape)]", "summed = [self.axes]",
+      "forgets that an axis can be negative"),
+    m(G, "broadcast_to", "unbroadcast(out_grad, node._inputs[0].shape)", "out_grad",
+      "returns the gradient without summing over the copies"),
+    m(G, "matmul", "matmul(out_grad, transpose(b))", "matmul(transpose(b), out_grad)",
+      "multiplies in the wrong order for a's gradient"),
+    m(G, "matmul", "return unbroadcast(grad_a, a.shape), unbroadcast(grad_b, b.shape)", "return grad_a, grad_b",
+      "forgets to sum the broadcast batch axes"),
+    m(G, "mulscalar", "mul_scalar(out_grad, self.scalar)", "out_grad", "passes the gradient on unscaled"),
+    m(G, "divscalar", "divide_scalar(out_grad, self.scalar)", "mul_scalar(out_grad, self.scalar)",
+      "multiplies by the number instead of dividing"),
+    m(G, "powerscalar", "self.scalar - 1", "self.scalar", "forgets to lower the exponent by one"),
+
+    # Chapter 4: the topological order and the backward pass.
+    m(B, "build_topo", "        if id(node) in visited:\n            continue\n", "",
+      "visits a tensor a second time when two paths reach it"),
+    m(B, "build_topo", "if parent.requires_grad and id(parent) not in visited:", "if id(parent) not in visited:",
+      "puts constants in the order too"),
+    m(B, "build_topo",
+      "        stack.append((node, True))\n        for parent in node._inputs:\n"
+      "            if parent.requires_grad and id(parent) not in visited:\n"
+      "                stack.append((parent, False))\n",
+      "        for parent in node._inputs:\n"
+      "            if parent.requires_grad and id(parent) not in visited:\n"
+      "                stack.append((parent, False))\n        stack.append((node, True))\n",
+      "appends a tensor before its inputs"),
+    m(B, "backward", "grads[key] = grads[key] + parent_grad if key in grads else parent_grad",
+      "grads[key] = parent_grad", "overwrites a gradient in the ledger instead of adding to it",
+      "test_backward_simple", "test_backward_paths", "test_backward_fresh", "test_create_graph"),
+    m(B, "backward", "            node.grad = out_grad\n            if node._op is None:\n                continue\n",
+      "            if node._op is None:\n                node.grad = out_grad\n                continue\n",
+      "sets .grad on the leaves only", "test_backward_simple", "test_backward_fresh"),
+    m(B, "backward", "grads = {id(self): grad}",
+      "grads = {id(self): Tensor(np.ones_like(self.data), requires_grad=False)}",
+      "always starts from ones, ignoring the grad it was given", "test_backward_explicit_grad"),
+    m(B, "backward", "with set_grad_enabled(create_graph):", "with set_grad_enabled(True):",
+      "records the gradients' graph even when create_graph is False", "test_backward_no_graph"),
+    m(B, "backward", "with set_grad_enabled(create_graph):", "if True:",
+      "never records the gradients' graph, even with create_graph=True", "test_create_graph"),
+    m(B, "backward", "            node.grad = out_grad\n",
+      "            node.grad = out_grad if node.grad is None else node.grad + out_grad\n",
+      "adds to the .grad an earlier backward left", "test_backward_fresh"),
+]
+
+# What the demo's `buggy` student gets wrong: a little in every chapter.
+DEMO = [mistake for mistake in CATALOGUE if (mistake.chapter, mistake.description) in {
+    (T, "lists become float64 instead of float32"),
+    (T, "detach returns the tensor itself"),
+    (O, "subtracts the other way round"),
+    (O, "keeps the summed axes with size 1"),
+    (G, "broadcasts the gradient without restoring the summed axes"),
+    (G, "multiplies in the wrong order for a's gradient"),
+    (B, "overwrites a gradient in the ledger instead of adding to it"),
+}]
