@@ -1,0 +1,430 @@
+"""babygrad's speed against hand-written NumPy (the floor) and PyTorch CPU, as ratios, in one run.
+
+    python benchmarks/run.py            # everything, with a table of ratios, targets and PASS/MISS
+    python benchmarks/run.py ops mlp    # only some cases: ops, mlp, chain, large
+
+Cases:
+  ops    per-op overhead: a chain of 2,000 small ops (8x8 float32), forward and backward, time per op
+  mlp    one epoch of an MLP 64-128-10 (ReLU, softmax cross-entropy from core ops, plain SGD) on
+         scikit-learn's digits in batches of 64
+  chain  backward through a 1,000,000-op chain (x * 1.0001 + 0.5, over and over): time, and peak memory against
+         the forward graph's (growth of peak resident size, each engine in its own subprocess)
+  large  a chain of 1024x1024 float32 matmuls, forward and backward, where BLAS does the work
+
+Optional: torch (its columns are skipped without it), scikit-learn (digits for `mlp`; random data of the same
+shape without it), threadpoolctl (names the BLAS kernel and thread count). Each time is the median of several
+repeats; ratios are babygrad's time divided by the other's, so smaller is better for babygrad.
+
+OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE, when set, slow down a current NumPy's OpenBLAS: this script re-executes
+itself without them (in the benchmark only; nothing else changes them).
+"""
+import gc
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+SLOWING_BLAS_VARIABLES = ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")
+if any(name in os.environ for name in SLOWING_BLAS_VARIABLES):  # before NumPy loads OpenBLAS
+    env = {key: value for key, value in os.environ.items() if key not in SLOWING_BLAS_VARIABLES}
+    os.execve(sys.executable, [sys.executable, *sys.argv], env)
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+import numpy as np  # noqa: E402
+
+import babygrad  # noqa: E402
+from babygrad import Tensor, no_grad  # noqa: E402
+
+try:
+    import torch
+except ImportError:
+    torch = None
+
+
+def blas_info():
+    """(description of NumPy's BLAS, its thread count), from threadpoolctl when installed."""
+    try:
+        from threadpoolctl import threadpool_info
+    except ImportError:
+        return "unknown (pip install threadpoolctl)", os.cpu_count() or 1
+    for pool in threadpool_info():
+        if pool["user_api"] == "blas" and "numpy" in pool["filepath"]:
+            kernel = pool.get("architecture") or "?"
+            return f"{pool['internal_api']} {pool.get('version')} kernel {kernel}, {pool['num_threads']} threads", \
+                pool["num_threads"]
+    return "not found by threadpoolctl", os.cpu_count() or 1
+
+
+def median_time(function, repeats, warmup=1):
+    for _ in range(warmup):
+        function()
+    times = []
+    for _ in range(repeats):
+        gc.collect()
+        start = time.perf_counter()
+        function()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+# ---------------------------------------------------------------------------------------------- per-op overhead
+OPS_LENGTH = 3000
+OPS_SHAPE = (8, 8)
+
+
+def ops_case(repeats=15):
+    """Seconds per op, forward and backward, of a chain of small ops; NumPy does the same arithmetic by hand."""
+    rng = np.random.default_rng(0)
+    x0 = rng.uniform(0.5, 1.5, OPS_SHAPE).astype(np.float32)
+    c0 = rng.uniform(0.9, 1.1, OPS_SHAPE).astype(np.float32)
+
+    # The chain cycles through the kinds of operation a first training loop uses: tensor-tensor (mul, add),
+    # tensor-number (mul by 0.5), relu, exp, log. Each one's backward is one operation, so the time per op is the
+    # overhead of the engine, not the length of a formula (tanh's gradient, 1 - y*y, takes babygrad three).
+    def chain(x, c):
+        y = x
+        for _ in range(OPS_LENGTH // 6):
+            y = y * c
+            y = y + c
+            y = y * 0.5
+            y = y.relu()
+            y = y.exp()
+            y = y.log()
+        return y
+
+    results = {}
+
+    def babygrad_run():
+        x = Tensor(x0)
+        c = Tensor(c0, requires_grad=False)
+        start = time.perf_counter()
+        y = chain(x, c)
+        middle = time.perf_counter()
+        y.backward()
+        end = time.perf_counter()
+        return middle - start, end - middle
+
+    def numpy_run():
+        x, c = x0, c0
+        start = time.perf_counter()
+        saved = []
+        y = x
+        for _ in range(OPS_LENGTH // 6):
+            a = y * c
+            b = a + c
+            d = b * 0.5
+            r = np.maximum(d, 0)
+            e = np.exp(r)
+            y = np.log(e)
+            saved.append((d, e))
+        middle = time.perf_counter()
+        g = np.ones_like(y)
+        for d, e in reversed(saved):
+            g = g / e
+            g = g * e
+            g = g * (d > 0)
+            g = g * 0.5
+            g = g * c
+        end = time.perf_counter()
+        return middle - start, end - middle
+
+    def torch_run():
+        x = torch.tensor(x0, requires_grad=True)
+        c = torch.tensor(c0)
+        start = time.perf_counter()
+        y = chain(x, c)
+        middle = time.perf_counter()
+        y.backward(torch.ones_like(y))
+        end = time.perf_counter()
+        return middle - start, end - middle
+
+    engines = {"babygrad": babygrad_run, "numpy": numpy_run}
+    if torch is not None:
+        engines["torch"] = torch_run
+    for name, run in engines.items():
+        run()
+        pairs = []
+        for _ in range(repeats):
+            gc.collect()
+            pairs.append(run())
+        results[name] = {"forward": statistics.median(p[0] for p in pairs) / OPS_LENGTH,
+                         "backward": statistics.median(p[1] for p in pairs) / OPS_LENGTH}
+    return results
+
+
+# ---------------------------------------------------------------------------------------------- MLP epoch
+BATCH = 64
+LEARNING_RATE = 0.1
+
+
+def digits():
+    """(inputs float32 (n, 64) in [0, 1], one-hot labels float32 (n, 10)): the training part of sklearn's digits."""
+    try:
+        from sklearn.datasets import load_digits
+        data = load_digits()
+        x, labels = data.data / 16.0, data.target
+        source = "scikit-learn digits"
+    except ImportError:
+        rng = np.random.default_rng(0)
+        x, labels = rng.uniform(0, 1, (1797, 64)), rng.integers(0, 10, 1797)
+        source = "random data shaped like digits (scikit-learn not installed)"
+    train = int(len(x) * 0.8)
+    onehot = np.eye(10)[labels]
+    return x[:train].astype(np.float32), onehot[:train].astype(np.float32), source
+
+
+def initial_parameters():
+    rng = np.random.default_rng(1)
+    return [(rng.normal(size=(64, 128)) / 8).astype(np.float32), np.zeros(128, np.float32),
+            (rng.normal(size=(128, 10)) / np.sqrt(128)).astype(np.float32), np.zeros(10, np.float32)]
+
+
+def batches(x, y):
+    return [(x[i:i + BATCH], y[i:i + BATCH]) for i in range(0, len(x), BATCH)]
+
+
+def babygrad_epoch(params, data):
+    w1, b1, w2, b2 = params
+    for xb, yb in data:
+        x = Tensor(xb, requires_grad=False)
+        onehot = Tensor(yb, requires_grad=False)
+        hidden = (x @ w1 + b1).relu()
+        logits = hidden @ w2 + b2
+        # softmax cross-entropy with core ops: log(sum(exp(logits))) - logit of the right class, averaged
+        loss = (logits.exp().sum(1).log() - (logits * onehot).sum(1)).sum() / len(xb)
+        loss.backward()
+        with no_grad():
+            for p in params:
+                p.data -= LEARNING_RATE * p.grad.data
+    return loss.item()
+
+
+def numpy_epoch(params, data):
+    w1, b1, w2, b2 = params
+    for xb, yb in data:
+        n = len(xb)
+        pre = xb @ w1 + b1
+        hidden = np.maximum(pre, 0)
+        logits = hidden @ w2 + b2
+        e = np.exp(logits)
+        s = e.sum(1)
+        loss = (np.log(s) - (logits * yb).sum(1)).sum() / n
+        g_logits = (e / s[:, None] - yb) / n
+        g_w2 = hidden.T @ g_logits
+        g_b2 = g_logits.sum(0)
+        g_hidden = g_logits @ w2.T
+        g_pre = g_hidden * (pre > 0)
+        g_w1 = xb.T @ g_pre
+        g_b1 = g_pre.sum(0)
+        for p, g in zip(params, (g_w1, g_b1, g_w2, g_b2)):
+            p -= LEARNING_RATE * g
+    return float(loss)
+
+
+def torch_epoch(params, data):
+    w1, b1, w2, b2 = params
+    for xb, yb in data:
+        hidden = (xb @ w1 + b1).relu()
+        logits = hidden @ w2 + b2
+        loss = (logits.exp().sum(1).log() - (logits * yb).sum(1)).sum() / len(xb)
+        loss.backward()
+        with torch.no_grad():
+            for p in params:
+                p -= LEARNING_RATE * p.grad
+                p.grad = None
+    return loss.item()
+
+
+def mlp_case(repeats=15):
+    x, y, source = digits()
+    data = batches(x, y)
+    results = {"source": source, "batches": len(data)}
+    results["babygrad"] = median_time(lambda: babygrad_epoch([Tensor(p) for p in initial_parameters()], data), repeats)
+    results["numpy"] = median_time(lambda: numpy_epoch(initial_parameters(), data), repeats)
+    if torch is not None:
+        torch_data = [(torch.from_numpy(xb), torch.from_numpy(yb)) for xb, yb in data]
+        results["torch"] = median_time(
+            lambda: torch_epoch([torch.tensor(p, requires_grad=True) for p in initial_parameters()], torch_data),
+            repeats)
+    # The three engines train the same model on the same batches: their losses after one epoch agree.
+    losses = {"babygrad": babygrad_epoch([Tensor(p) for p in initial_parameters()], data),
+              "numpy": numpy_epoch(initial_parameters(), data)}
+    if torch is not None:
+        losses["torch"] = torch_epoch([torch.tensor(p, requires_grad=True) for p in initial_parameters()], torch_data)
+    results["losses"] = losses
+    return results
+
+
+# ---------------------------------------------------------------------------------------------- 1M-op chain
+CHAIN_LENGTH = 1_000_000
+
+
+def max_rss():
+    """The most memory (bytes) this process has held so far: its peak resident set size."""
+    import resource
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return peak if sys.platform == "darwin" else peak * 1024  # macOS counts bytes, Linux kilobytes
+
+
+def chain_child(engine, length):
+    """In a subprocess: build the chain, then backward; report times and memory (bytes).
+
+    Memory is the peak resident size's growth (getrusage), which counts NumPy's and PyTorch's own allocations
+    alike: `graph` is the growth while building the forward graph (it only grows), `peak` the growth by the end
+    of backward, both from the same starting point. tracemalloc would miss PyTorch's C++ allocations and slow
+    Python down several times."""
+    x0 = np.ones(4, np.float32)
+    if engine == "torch":
+        x = torch.tensor(x0, requires_grad=True)
+        (x * 1.0).sum().backward()  # load what backward needs before measuring
+    else:
+        x = Tensor(x0)
+        (x * 1.0).sum().backward()
+    base = max_rss()
+    start = time.perf_counter()
+    y = x
+    for _ in range(length // 2):
+        y = y * 1.0001
+        y = y + 0.5
+    forward_time = time.perf_counter() - start
+    graph = max_rss() - base
+    start = time.perf_counter()
+    if engine == "torch":
+        y.backward(torch.ones_like(y))
+        ok = bool(torch.isfinite(x.grad).all())
+    else:
+        y.backward()
+        ok = bool(np.isfinite(x.grad.data).all())
+    backward_time = time.perf_counter() - start
+    peak = max_rss() - base
+    print(json.dumps({"forward": forward_time, "backward": backward_time, "graph": graph, "peak": peak, "ok": ok}))
+
+
+def chain_case():
+    results = {}
+    for engine in ["babygrad"] + (["torch"] if torch is not None else []):
+        done = subprocess.run([sys.executable, __file__, "--chain-child", engine, str(CHAIN_LENGTH)],
+                              capture_output=True, text=True, env=os.environ)
+        if done.returncode != 0:
+            results[engine] = {"error": done.stderr.strip().splitlines()[-1:]}
+        else:
+            results[engine] = json.loads(done.stdout.strip().splitlines()[-1])
+    return results
+
+
+# ---------------------------------------------------------------------------------------------- large tensors
+LARGE = 1024
+LAYERS = 3
+
+
+def large_case(repeats=7):
+    rng = np.random.default_rng(2)
+    x0 = rng.normal(size=(LARGE, LARGE)).astype(np.float32) / 32
+    ws0 = [rng.normal(size=(LARGE, LARGE)).astype(np.float32) / 32 for _ in range(LAYERS)]
+
+    def babygrad_step():
+        x = Tensor(x0, requires_grad=False)
+        ws = [Tensor(w) for w in ws0]
+        y = x
+        for w in ws:
+            y = y @ w
+        y.sum().backward()
+        return ws[0].grad.data
+
+    def numpy_step():
+        hs = [x0]
+        for w in ws0:
+            hs.append(hs[-1] @ w)
+        g = np.ones_like(hs[-1])
+        grads = []
+        for k in range(LAYERS - 1, -1, -1):
+            grads.append(hs[k].T @ g)
+            if k > 0:
+                g = g @ ws0[k].T
+        return grads[-1]
+
+    def torch_step():
+        x = torch.from_numpy(x0)
+        ws = [torch.tensor(w, requires_grad=True) for w in ws0]
+        y = x
+        for w in ws:
+            y = y @ w
+        y.sum().backward()
+        return ws[0].grad.numpy()
+
+    assert np.allclose(babygrad_step(), numpy_step(), rtol=1e-3, atol=1e-4)
+    results = {"babygrad": median_time(babygrad_step, repeats), "numpy": median_time(numpy_step, repeats)}
+    if torch is not None:
+        results["torch"] = median_time(torch_step, repeats)
+    return results
+
+
+# ---------------------------------------------------------------------------------------------- report
+def verdict(ratio, target):
+    return "PASS" if ratio <= target else "MISS"
+
+
+def main(cases):
+    kernel, threads = blas_info()
+    if torch is not None:
+        torch.set_num_threads(threads)
+    print(f"numpy {np.__version__}, BLAS: {kernel}; "
+          + (f"torch {torch.__version__} with {torch.get_num_threads()} threads" if torch else "torch not installed"))
+    rows = []  # (case, measure, ratio, target)
+    if "ops" in cases:
+        r = ops_case()
+        print(f"\nper op, {OPS_LENGTH} ops on {OPS_SHAPE} float32 (microseconds):")
+        for name, t in r.items():
+            print(f"  {name:9} forward {t['forward'] * 1e6:6.2f}  backward {t['backward'] * 1e6:6.2f}")
+        for direction in ("forward", "backward"):
+            if "torch" in r:
+                rows.append((f"per op {direction}", "vs torch", r["babygrad"][direction] / r["torch"][direction], 0.7))
+            rows.append((f"per op {direction}", "vs numpy", r["babygrad"][direction] / r["numpy"][direction], None))
+    if "mlp" in cases:
+        r = mlp_case()
+        print(f"\nMLP epoch ({r['source']}, {r['batches']} batches of {BATCH}) (milliseconds):")
+        for name in ("babygrad", "numpy", "torch"):
+            if name in r:
+                print(f"  {name:9} {r[name] * 1e3:7.2f}   loss after one epoch {r['losses'][name]:.4f}")
+        if "torch" in r:
+            rows.append(("MLP epoch", "vs torch", r["babygrad"] / r["torch"], 0.7))
+        rows.append(("MLP epoch", "vs numpy", r["babygrad"] / r["numpy"], 2.5))
+    if "chain" in cases:
+        r = chain_case()
+        print(f"\n{CHAIN_LENGTH:,}-op chain on 4 float32 numbers (seconds; MB of peak resident size growth):")
+        for name, t in r.items():
+            if "error" in t:
+                print(f"  {name:9} failed: {t['error']}")
+                continue
+            print(f"  {name:9} forward {t['forward']:6.2f}  backward {t['backward']:6.2f}  "
+                  f"graph {t['graph'] / 1e6:7.1f}  peak in backward {t['peak'] / 1e6:7.1f}  finite grad {t['ok']}")
+        b = r["babygrad"]
+        if "error" in b:
+            rows.append(("1M chain backward", "completes", float("inf"), 1.0))
+        else:
+            rows.append(("1M chain backward", "peak / graph", b["peak"] / b["graph"], 2.0))
+            if "torch" in r and "error" not in r["torch"]:
+                rows.append(("1M chain backward", "time vs torch", b["backward"] / r["torch"]["backward"], None))
+    if "large" in cases:
+        r = large_case()
+        print(f"\n{LAYERS} matmuls of {LARGE}x{LARGE} float32, forward + backward (milliseconds):")
+        for name, t in r.items():
+            print(f"  {name:9} {t * 1e3:7.1f}")
+        rows.append(("large matmul chain", "vs numpy", r["babygrad"] / r["numpy"], 1.1))
+        if "torch" in r:
+            rows.append(("large matmul chain", "vs torch", r["babygrad"] / r["torch"], None))
+    print(f"\n{'case':22} {'ratio':15} {'babygrad':>9} {'target':>7}")
+    for case, measure, ratio, target in rows:
+        mark = f"{'<= ' + format(target, 'g'):>7} {verdict(ratio, target)}" if target else f"{'':>7}"
+        print(f"{case:22} {measure:15} {ratio:9.2f} {mark}")
+
+
+if __name__ == "__main__":
+    if sys.argv[1:2] == ["--chain-child"]:
+        chain_child(sys.argv[2], int(sys.argv[3]))
+    else:
+        main(sys.argv[1:] or ["ops", "mlp", "chain", "large"])
