@@ -12,60 +12,12 @@ import pytest
 import babygrad.viz as viz
 from babygrad import Tensor
 from babygrad.stepper import BackwardStepper, reverse_topological_order
+from babygrad.ops import Mul
 from babygrad.viz import draw
 
 # --- graphs to draw ---------------------------------------------------------------------------------------
-# The tests build graphs with a tiny stand-in for babygrad.ops, so they only depend on what viz uses:
-# `_op` (its class name, `vars(op)`, `backward(out_grad, node)`), `_inputs`, `data`, `grad`, `requires_grad`.
-
-
-class _Op:
-    def __call__(self, *inputs):
-        out = Tensor(self.forward(*[t.data for t in inputs]),
-                     requires_grad=any(t.requires_grad for t in inputs))
-        out._op, out._inputs = self, inputs
-        return out
-
-
-class Add(_Op):
-    def forward(self, a, b):
-        return a + b
-
-    def backward(self, out_grad, node):
-        return out_grad, out_grad
-
-
-class Mul(_Op):
-    def forward(self, a, b):
-        return a * b
-
-    def backward(self, out_grad, node):
-        a, b = node._inputs
-        return Tensor(out_grad.data * b.data), Tensor(out_grad.data * a.data)
-
-
-class Summation(_Op):
-    def __init__(self, axes=None):
-        self.axes = axes
-
-    def forward(self, a):
-        return np.asarray(a.sum(axis=self.axes))
-
-    def backward(self, out_grad, node):
-        (a,) = node._inputs
-        g = out_grad.data if self.axes is None else np.expand_dims(out_grad.data, self.axes)
-        return Tensor(np.broadcast_to(g, a.shape).copy())
-
-
-class AddScalar(_Op):
-    def __init__(self, scalar):
-        self.scalar = scalar
-
-    def forward(self, a):
-        return a + self.scalar
-
-    def backward(self, out_grad, node):
-        return out_grad
+# Built with the real babygrad ops; viz itself only uses `_op` (its class name, `vars(op)`,
+# `backward(out_grad, node)`), `_inputs`, `data`, `grad` and `requires_grad`.
 
 
 def small_graph():
@@ -73,7 +25,7 @@ def small_graph():
     x = Tensor([1.0, 2.0])
     w = Tensor([3.0, 4.0])
     c = Tensor([1.0, 1.0], requires_grad=False)
-    loss = Summation(axes=0)(AddScalar(3.0)(Mul()(Add()(Mul()(x, w), x), c)))
+    loss = ((x * w + x) * c + 3.0).sum(axes=0)
     return x, w, c, loss
 
 
@@ -81,7 +33,7 @@ def chain(n):
     """n tensors in a row: x, x+1, x+1+1, ..."""
     t = Tensor([0.0])
     for _ in range(n - 1):
-        t = AddScalar(1.0)(t)
+        t = t + 1.0
     return t
 
 
@@ -158,15 +110,15 @@ def test_parameters_constants_intermediates_and_output_differ_in_colour_and_shap
 def test_names_values_dtype_and_grad_appear_in_tensor_boxes():
     x, w, c, loss = small_graph()
     source = draw(loss, names={x: "x"}).source          # Tensor -> name works as well as name -> Tensor
-    assert 'label="x|(2,) float64|[1, 2]"' in source
-    x.grad = np.array([4.0, 5.0])
-    assert 'label="x|(2,) float64|[1, 2]|grad [4, 5]"' in draw(loss, names=dict(x=x)).source
+    assert f'label="x|(2,) {x.dtype}|[1, 2]"' in source
+    x.grad = Tensor([4.0, 5.0])
+    assert f'label="x|(2,) {x.dtype}|[1, 2]|grad [4, 5]"' in draw(loss, names=dict(x=x)).source
 
 
 def test_values_are_hidden_on_request_and_for_tensors_with_more_than_six_numbers():
     x, w, c, loss = small_graph()
     assert "[1, 2]" not in draw(loss, show_values=False).source
-    big = Summation()(Tensor(np.arange(7.0)))
+    big = Tensor(np.arange(7.0)).sum()
     assert "[0, 1, 2" not in draw(big).source
     assert 'label="shape (7,)"' in draw(big, show_shapes_only=True).source
 
@@ -174,7 +126,7 @@ def test_values_are_hidden_on_request_and_for_tensors_with_more_than_six_numbers
 def test_top_to_bottom_layout_wraps_record_fields_in_braces():
     x, *_, loss = small_graph()
     assert "rankdir=TB" in draw(loss, rankdir="TB").source
-    assert 'label="{x|(2,) float64|[1, 2]}"' in draw(loss, names=dict(x=x), rankdir="TB").source
+    assert f'label="{{x|(2,) {x.dtype}|[1, 2]}}"' in draw(loss, names=dict(x=x), rankdir="TB").source
     with pytest.raises(ValueError):
         draw(loss, rankdir="sideways")
 
@@ -186,7 +138,7 @@ def test_record_special_characters_in_names_are_escaped():
 
 def test_same_tensor_used_twice_by_one_op_gets_two_numbered_edges():
     x = Tensor([2.0])
-    y = Mul()(x, x)
+    y = x * x
     source = draw(y).source
     assert len(nodes(source)) == 3
     assert edges(source).count(("t1", "op0")) == 2
@@ -336,7 +288,7 @@ def test_stepper_frame_highlights_current_node_and_labels_edges_with_gradients()
 def test_stepper_calls_each_ops_backward_itself_not_tensor_backward():
     x, w, c, loss = small_graph()
     calls = []
-    original = Mul.backward
+    original = Mul.backward                                          # the real op's rule
 
     def spy(self, out_grad, node):
         calls.append(node)
@@ -344,10 +296,11 @@ def test_stepper_calls_each_ops_backward_itself_not_tensor_backward():
 
     Mul.backward = spy
     try:
-        BackwardStepper(loss)
+        stepper = BackwardStepper(loss)
     finally:
         Mul.backward = original
     assert len(calls) == 2
+    assert loss.grad is None and x.grad is None                      # Tensor.backward never ran
 
 
 def test_stepper_saves_every_frame_as_svg_and_png(engine, tmp_path):
@@ -373,3 +326,22 @@ def test_stepper_widget_has_prev_next_buttons_and_a_slider_that_change_the_pictu
     assert slider.value == 1 and picture.value != first and "<svg" in picture.value
     prev_button.click()
     assert slider.value == 0 and picture.value == first
+
+
+def test_stepper_gradients_equal_tensor_backward_on_a_small_mlp_layer():
+    rng = np.random.default_rng(0)
+    X = Tensor(rng.normal(size=(4, 3)), requires_grad=False)
+    W = Tensor(rng.normal(size=(3, 2)))
+    b = Tensor(rng.normal(size=(2,)))
+    loss = ((X @ W + b.broadcast_to((4, 2))).relu() * (X @ W).sigmoid()).sum()
+    stepper = BackwardStepper(loss)
+    loss.backward()
+    for parameter in (W, b):
+        np.testing.assert_allclose(stepper.grads[id(parameter)], parameter.grad.data, rtol=1e-6)
+
+
+def test_grads_from_tensor_backward_appear_in_the_drawing():
+    x, w, c, loss = small_graph()
+    loss.backward()
+    source = draw(loss, names=dict(x=x, w=w)).source
+    assert "|grad [4, 5]" in source and "|grad [1, 2]" in source
