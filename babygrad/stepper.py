@@ -67,6 +67,12 @@ def _short(array):
     return _format_array(array) if array.size <= 6 else f"array{tuple(array.shape)}"
 
 
+def _fit_width(svg):
+    """The SVG as inline HTML that shrinks to the width of the notebook instead of being cut off."""
+    svg = svg[svg.index("<svg"):]                      # drop the XML prolog and DOCTYPE
+    return svg.replace("<svg", '<svg style="max-width:100%;height:auto"', 1)
+
+
 class BackwardStepper:
     """Runs backpropagation from `output` and keeps one Frame per step (see the module docstring).
 
@@ -203,7 +209,7 @@ class BackwardStepper:
         def show(_=None):
             i = slider.value
             caption.value = f"<b>Step {i}/{len(self.frames) - 1}</b>: {self.frames[i].title}"
-            picture.value = self.svg(i)
+            picture.value = _fit_width(self.svg(i))
 
         slider.observe(show, names="value")
         prev_button.on_click(lambda _: setattr(slider, "value", max(0, slider.value - 1)))

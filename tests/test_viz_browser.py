@@ -202,7 +202,7 @@ def test_demo_notebook_runs_in_jupyterlab_and_shows_the_graph_as_svg(browser, ju
     if not (NOTEBOOKS / notebook).exists():
         pytest.skip(f"notebooks/{notebook} is missing")
     started = time.monotonic()
-    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    page = browser.new_page(viewport={"width": 1800, "height": 1100})
     page.set_default_timeout(60_000)
     try:
         try:
