@@ -167,7 +167,8 @@ class BackwardStepper:
         done = set(frame.grads) - ({id(frame.current)} if frame.current is not None else set())
         return build(self.output, names=names, rankdir=self.rankdir, show_values=self.show_values,
                      max_nodes=self.max_nodes, grads=frame.grads, highlight=frame.current, done=done,
-                     edge_labels=labels, notes=notes, legend_lines=self.ledger_lines(i))
+                     edge_labels=labels, notes=notes, legend_lines=self.ledger_lines(i),
+                     collapse_chains=False)              # every node gets its own step, so draw each
 
     def svg(self, i):
         if i not in self._svg_cache:

@@ -143,18 +143,60 @@ def _html_escape(text):
 
 # --- Walking the graph ------------------------------------------------------------------------------------
 
-def nodes_nearest_first(root):
-    """Every tensor `root` depends on, breadth-first from `root` (no recursion: graphs can be deep)."""
+def nodes_nearest_first(root, inputs_of=None):
+    """Every tensor `root` depends on, breadth-first from `root` (no recursion: graphs can be deep).
+    `inputs_of(t)` replaces `t._inputs` (used to skip collapsed chains)."""
+    inputs_of = inputs_of or (lambda t: t._inputs)
     seen = {id(root)}
     order = [root]
     i = 0
     while i < len(order):
-        for parent in order[i]._inputs:
+        for parent in inputs_of(order[i]):
             if id(parent) not in seen:
                 seen.add(id(parent))
                 order.append(parent)
         i += 1
     return order
+
+
+def repeated_chains(everything, keep, min_run=4):
+    """Runs of at least `min_run` identical one-input ops, each result used only by the next op
+    (e.g. `for _ in range(1000): t = t + 1.0`). Returns id(top of run) -> (input below the run,
+    length, op label). Tensors in `keep` (named, the root) are never hidden inside a run."""
+    users = {}
+    for t in everything:
+        for parent in t._inputs:
+            users[id(parent)] = users.get(id(parent), 0) + 1
+    labels = {}
+
+    def label(t):
+        if id(t) not in labels:
+            labels[id(t)] = op_label(t._op)
+        return labels[id(t)]
+
+    def links(t):          # t is the result of a one-input op
+        return t._op is not None and len(t._inputs) == 1
+
+    runs, inside = {}, set()
+    for top in everything:             # nearest first, so a run is met at its top
+        if id(top) in inside or not links(top):
+            continue
+        length, bottom = 1, top
+        while True:
+            below = bottom._inputs[0]
+            if (not links(below) or users.get(id(below)) != 1 or id(below) in keep
+                    or label(below) != label(top)):
+                break
+            inside.add(id(below))
+            bottom, length = below, length + 1
+        if length >= min_run:
+            runs[id(top)] = (bottom._inputs[0], length, label(top))
+        else:                          # too short: put the tensors back
+            t = top
+            for _ in range(length - 1):
+                t = t._inputs[0]
+                inside.discard(id(t))
+    return runs
 
 
 def kind(tensor, root=None):
@@ -241,7 +283,7 @@ NODE_STYLE = {
 
 def build(root, names=None, rankdir="LR", show_values=True, show_shapes_only=False,
           max_nodes=DEFAULT_MAX_NODES, grads=None, highlight=None, done=(), edge_labels=None,
-          notes=None, legend_lines=None):
+          notes=None, legend_lines=None, collapse_chains=True):
     """The Drawing behind `draw`, with hooks the backward stepper uses.
 
     grads: id(tensor) -> array shown as the tensor's grad (default: `tensor.grad`)
@@ -252,6 +294,9 @@ def build(root, names=None, rankdir="LR", show_values=True, show_shapes_only=Fal
         raise ValueError(f"rankdir must be 'LR' or 'TB', not {rankdir!r}")
     name_of = _normalise_names(names)
     everything = nodes_nearest_first(root)
+    runs = repeated_chains(everything, set(name_of) | {id(root)}) if collapse_chains else {}
+    if runs:
+        everything = nodes_nearest_first(root, lambda t: (runs[id(t)][0],) if id(t) in runs else t._inputs)
     shown = everything[:max_nodes] if max_nodes is not None else everything
     number = {id(t): i for i, t in enumerate(shown)}   # short DOT names: t0 is the root
     hidden = len(everything) - len(shown)
@@ -286,11 +331,17 @@ def build(root, names=None, rankdir="LR", show_values=True, show_shapes_only=Fal
         op_attrs = dict(shape="ellipse", style="filled", fillcolor=COLOURS["op"])
         if highlight is not None and tid == id(highlight):
             op_attrs.update(color="#d62728", penwidth="2.5")
-        g.node(op_id, op_label(t._op), **op_attrs)
+        inputs = t._inputs
+        if tid in runs:                      # a collapsed chain: one double-bordered op node for all of it
+            inputs, length, label = (runs[tid][0],), runs[tid][1], runs[tid][2]
+            g.node(op_id, f"{label} × {length}\\n({length - 1} tensors in between not drawn)",
+                   peripheries="2", **op_attrs)
+        else:
+            g.node(op_id, op_label(t._op), **op_attrs)
         g.edge(op_id, f"t{number[tid]}")
-        many = len(t._inputs) > 1
+        many = len(inputs) > 1
         cut = False
-        for position, parent in enumerate(t._inputs):
+        for position, parent in enumerate(inputs):
             if id(parent) not in number:
                 cut = True
                 continue
@@ -315,7 +366,7 @@ def build(root, names=None, rankdir="LR", show_values=True, show_shapes_only=Fal
 
 
 def draw(tensor, names=None, rankdir="LR", show_values=True, show_shapes_only=False,
-         max_nodes=DEFAULT_MAX_NODES):
+         max_nodes=DEFAULT_MAX_NODES, collapse_chains=True):
     """Draw the computation graph that produced `tensor`, ending at `tensor` itself.
 
     names: a dict name -> Tensor, e.g. `draw(loss, names=dict(x=x, W=W, b=b))`; named tensors show
@@ -325,8 +376,10 @@ def draw(tensor, names=None, rankdir="LR", show_values=True, show_shapes_only=Fa
     show_shapes_only: boxes show just name and shape: good for big networks.
     max_nodes: draw at most this many tensors, the ones nearest to `tensor`; the rest are counted
         in a red "… N more nodes not drawn" note, so huge graphs still render in a moment.
+    collapse_chains: draw 4 or more identical one-input ops in a row (`t = t + 1.0` in a loop) as one
+        double-bordered op, `AddScalar(1.0) × 1000`; named tensors are never hidden in a chain.
 
     Returns a `Drawing` (a `graphviz.Digraph`): it shows itself in Jupyter, `.source` is the DOT
     text, `.svg()` the picture, `.save_as("graph.svg")` writes it to a file."""
     return build(tensor, names=names, rankdir=rankdir, show_values=show_values,
-                 show_shapes_only=show_shapes_only, max_nodes=max_nodes)
+                 show_shapes_only=show_shapes_only, max_nodes=max_nodes, collapse_chains=collapse_chains)

@@ -4,8 +4,8 @@
 
 Prints draw time (building the DOT text) and render time (running the layout program to SVG) for two
 graph shapes: a 2,000-long chain and a running sum of 500 products (1,999 tensors, wide and deep),
-first with the default cap (max_nodes) and then, for comparison, with everything drawn. The goal:
-default draw + render under 3 seconds with each engine.
+with the defaults (cap of max_nodes tensors, repeated chains collapsed), with the cap only, and with
+everything drawn. The goal: default draw + render under 3 seconds with each engine.
 """
 import os
 import shutil
@@ -67,9 +67,9 @@ def engines():
     return {name: path for name, path in found.items() if path}
 
 
-def measure(root, max_nodes):
+def measure(root, max_nodes, collapse):
     start = time.perf_counter()
-    drawing = viz.draw(root, max_nodes=max_nodes)
+    drawing = viz.draw(root, max_nodes=max_nodes, collapse_chains=collapse)
     drawn = time.perf_counter()
     svg = drawing.svg()
     rendered = time.perf_counter()
@@ -82,17 +82,20 @@ def main():
     if not available:
         print("no layout program found:", viz.ENGINE_HELP)
         return 1
-    print(f"{'engine':<14} {'graph':<27} {'max_nodes':>9} {'draw s':>8} {'render s':>9} {'total s':>8} {'SVG kB':>7}")
+    print(f"{'engine':<14} {'graph':<27} {'max_nodes':>9} {'collapse':>8} {'draw s':>8} {'render s':>9} "
+          f"{'total s':>8} {'SVG kB':>7}")
     for name, path in available.items():
         os.environ["BABYGRAD_DOT"] = path
         for label, root in graphs.items():
-            for max_nodes in (viz.DEFAULT_MAX_NODES, None):
+            for max_nodes, collapse in ((viz.DEFAULT_MAX_NODES, True), (viz.DEFAULT_MAX_NODES, False),
+                                        (None, False)):
                 try:
-                    d, r, size = measure(root, max_nodes)
+                    d, r, size = measure(root, max_nodes, collapse)
                 except RuntimeError as error:           # e.g. the layout timed out
-                    print(f"{name:<14} {label:<27} {str(max_nodes):>9}  failed: {error}")
+                    print(f"{name:<14} {label:<27} {str(max_nodes):>9} {str(collapse):>8}  failed: {error}")
                     continue
-                print(f"{name:<14} {label:<27} {str(max_nodes):>9} {d:8.3f} {r:9.3f} {d + r:8.3f} {size / 1000:7.0f}")
+                print(f"{name:<14} {label:<27} {str(max_nodes):>9} {str(collapse):>8} {d:8.3f} {r:9.3f} "
+                      f"{d + r:8.3f} {size / 1000:7.0f}")
     return 0
 
 

@@ -37,6 +37,14 @@ def chain(n):
     return t
 
 
+def running_sum(pairs):
+    """sum of `pairs` products x_i * w_i, added one at a time: 4 * pairs - 1 tensors, nothing to collapse."""
+    total = Tensor([1.0]) * Tensor([2.0])
+    for _ in range(pairs - 1):
+        total = total + Tensor([1.0]) * Tensor([2.0])
+    return total
+
+
 def nodes(source):
     """DOT node statements: name -> attribute text."""
     found = dict(re.findall(r"^\s*(\w+) \[(.*)\]\s*$", source, flags=re.M))
@@ -146,17 +154,39 @@ def test_same_tensor_used_twice_by_one_op_gets_two_numbered_edges():
 
 
 def test_large_graph_is_capped_with_a_visible_notice_of_what_was_left_out():
-    source = draw(chain(2000), max_nodes=100).source
+    source = draw(chain(2000), max_nodes=100, collapse_chains=False).source
     names = nodes(source)
     assert sum(1 for n in names if n.startswith("t")) == 100
     assert "1900 more nodes not drawn" in names["notice"]
     assert ("notice", "op99") in edges(source)
 
 
+def test_long_chain_of_identical_ops_is_drawn_as_one_op_with_its_count():
+    source = draw(chain(2000)).source
+    assert len(nodes(source)) == 3
+    assert label(nodes(source)["op0"]) == r"AddScalar(1.0) × 1999\n(1998 tensors in between not drawn)"
+    assert "peripheries=2" in nodes(source)["op0"]
+
+
+def test_short_chains_named_tensors_and_different_ops_are_not_collapsed():
+    x = Tensor([1.0])
+    y = ((x + 1.0) + 1.0) + 1.0                 # only 3 in a row
+    assert len(nodes(draw(y).source)) == 7
+    z = y
+    for _ in range(6):
+        z = z * 2.0
+    middle = z
+    for _ in range(6):
+        z = z * 2.0
+    source = draw(z, names=dict(middle=middle)).source
+    assert "MulScalar(2.0) × 6" in source and label(nodes(source)["t1"]).startswith("middle|")
+    assert len(nodes(draw(z, collapse_chains=False).source)) == 31
+
+
 def test_drawing_a_5000_deep_chain_takes_no_recursion_and_little_time():
     t = chain(5000)
     start = time.perf_counter()
-    draw(t, max_nodes=None)
+    draw(t, max_nodes=None, collapse_chains=False)
     assert time.perf_counter() - start < 5
 
 
@@ -195,11 +225,13 @@ def test_drawing_saves_svg_and_png_files_with_each_engine(engine, tmp_path):
     assert drawing.save_as(tmp_path / "g.png").read_bytes()[:4] == b"\x89PNG"
 
 
-def test_two_thousand_node_graph_draws_and_renders_within_three_seconds(engine):
+@pytest.mark.parametrize("graph", ["chain", "running_sum"])
+def test_two_thousand_node_graph_draws_and_renders_within_three_seconds(engine, graph):
+    root = chain(2000) if graph == "chain" else running_sum(500)      # 2,000 and 1,999 tensors
     start = time.perf_counter()
-    svg = draw(chain(2000)).svg()
-    assert "more nodes not drawn" in svg
+    svg = draw(root).svg()
     assert time.perf_counter() - start < 3
+    assert ("× 1999" if graph == "chain" else "more nodes not drawn") in svg
 
 
 # --- Without any engine -----------------------------------------------------------------------------------
