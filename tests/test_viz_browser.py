@@ -221,6 +221,11 @@ def test_demo_notebook_runs_in_jupyterlab_and_shows_the_graph_as_svg(browser, ju
         graph.scroll_into_view_if_needed()
         box = graph.bounding_box()
         assert box and box["width"] > 50 and box["height"] > 20, f"the graph has no size: {box}"
+        if "widget" in scope:                                        # the stepper: Next shows the next frame
+            page.locator(".jp-OutputArea-output button", has_text="Next").first.click()
+            page.locator(".jp-OutputArea-output .widget-html", has_text="Step 1/").first.wait_for(timeout=30_000)
+            graph, svg_after = rendered_graph(page, scope)
+            assert svg_after != svg and "#d62728" in svg_after           # the node being processed is red
         shot = tmp_path / f"{Path(notebook).stem}.png"
         graph.screenshot(path=str(shot))
         page.screenshot(path=str(tmp_path / f"{Path(notebook).stem}-page.png"))
