@@ -34,8 +34,7 @@ T, O, G, B = "01_tensor", "02_operations", "03_gradients", "04_backprop"
 CATALOGUE = [
     # Chapter 1: the Tensor.
     m(T, "as_array", "np.float32\n", "np.float64\n", "lists become float64 instead of float32"),
-    m(T, "tensor_init", "self.requires_grad = requires_grad", "self.requires_grad = True",
-      "every tensor requires grad, whatever the caller says"),
+    m(T, "tensor_init", "as_array(data, dtype)", "as_array(data)", "forgets to pass dtype on to as_array"),
     m(T, "properties", "return self.data.size", "return len(self.data)", "size is the length of the first axis"),
     m(T, "repr", 'np.array2string(self.data, prefix="Tensor(")', "np.array2string(self.data)",
       "prints the numbers without lining up the rows under 'Tensor('"),
@@ -47,14 +46,14 @@ CATALOGUE = [
     # Chapter 2: Function.__call__ and the forward passes.
     m(O, "function", "requires_grad = is_grad_enabled() and any(", "requires_grad = any(",
       "records the graph even inside no_grad()"),
-    m(O, "function", "and any(tensor.requires_grad", "and all(tensor.requires_grad",
+    m(O, "function", "and any(", "and all(",
       "the output requires grad only when every input does"),
     m(O, "function", "output._inputs = inputs", "output._inputs = list(inputs)", "keeps the inputs in a list"),
     m(O, "function", "data = np.asarray(data)", "data = np.array(float(data))",
       "turns forward's scalar into a Python float, so float32 sums become float64"),
     m(O, "sub", "return a - b", "return b - a", "subtracts the other way round"),
     m(O, "div", "return a / b", "return b / a", "divides the other way round"),
-    m(O, "pow", "return a ** b", "return np.abs(a) ** b", "takes the absolute value so that powers never give nan"),
+    m(O, "pow", "return a ** b", "return np.exp(b * np.log(a))", "computes a^b as e^(b ln a), which fails for a < 0"),
     m(O, "negate", "return -a", "return -np.abs(a)", "makes every number negative"),
     m(O, "log", "np.log(a)", "np.log10(a)", "takes the logarithm to base 10"),
     m(O, "exp", "np.exp(a)", "np.expm1(a)", "uses np.expm1, e^a - 1"),
@@ -88,8 +87,9 @@ CATALOGUE = [
       "t.sqrt() records a PowerScalar instead of a Sqrt"),
 
     # Chapter 3: the backward rules.
-    m(G, "unbroadcast", "tuple(range(extra)) + stretched", "tuple(range(extra))",
-      "sums the axes added in front but not the stretched ones"),
+    m(G, "unbroadcast", "return reshape(summation(grad, tuple(range(extra)) + stretched), shape)",
+      "return summation(grad, tuple(range(extra)) + stretched)",
+      "sums the right axes but does not keep the stretched ones with size 1"),
     m(G, "sub", "unbroadcast(negate(out_grad), b.shape)", "negate(out_grad)",
       "forgets to un-broadcast the gradient of b"),
     m(G, "sub", "unbroadcast(negate(out_grad), b.shape)", "unbroadcast(out_grad, b.shape)",
@@ -157,7 +157,7 @@ CATALOGUE = [
       "always starts from ones, ignoring the grad it was given", "test_backward_explicit_grad"),
     m(B, "backward", "with set_grad_enabled(create_graph):", "with set_grad_enabled(True):",
       "records the gradients' graph even when create_graph is False", "test_backward_no_graph"),
-    m(B, "backward", "with set_grad_enabled(create_graph):", "if True:",
+    m(B, "backward", "with set_grad_enabled(create_graph):", "with set_grad_enabled(False):",
       "never records the gradients' graph, even with create_graph=True", "test_create_graph"),
     m(B, "backward", "            node.grad = out_grad\n",
       "            node.grad = out_grad if node.grad is None else node.grad + out_grad\n",

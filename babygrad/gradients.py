@@ -12,7 +12,7 @@ from babygrad.ops import (
 
 def unbroadcast(grad, shape):
     """`grad` summed over the axes that broadcasting added or stretched, so that it has `shape`."""
-    if grad.shape == tuple(shape):  # nothing was broadcast (the common case): no work at all
+    if grad is None or grad.shape == tuple(shape):  # not computed (see MatMul), or nothing was broadcast: no work
         return grad
     extra = grad.ndim - len(shape)  # axes that broadcasting put in front
     stretched = tuple(extra + axis for axis, size in enumerate(shape) if size == 1 and grad.shape[extra + axis] != 1)
@@ -28,7 +28,11 @@ def backward(self, out_grad, node):
 @extend(Mul)
 def backward(self, out_grad, node):
     a, b = node._inputs
-    return unbroadcast(out_grad * b, a.shape), unbroadcast(out_grad * a, b.shape)
+    # A constant input (data, a mask) needs no gradient: skipping it saves an operation. `backward` never reads
+    # the gradient of an input that does not require grad, so None is fine there.
+    grad_a = unbroadcast(out_grad * b, a.shape) if a.requires_grad else None
+    grad_b = unbroadcast(out_grad * a, b.shape) if b.requires_grad else None
+    return grad_a, grad_b
 
 
 @extend(Sub)
@@ -86,7 +90,7 @@ def backward(self, out_grad, node):
 @extend(Relu)
 def backward(self, out_grad, node):
     a = node._inputs[0]
-    mask = Tensor(a.data > 0, dtype=out_grad.dtype, requires_grad=False)  # a constant: 1 where a > 0
+    mask = Tensor((a.data > 0).astype(out_grad.dtype), requires_grad=False)  # a constant: 1 where a > 0
     return mul(out_grad, mask)
 
 
@@ -131,8 +135,10 @@ def backward(self, out_grad, node):
 @extend(MatMul)
 def backward(self, out_grad, node):
     a, b = node._inputs
-    grad_a = matmul(out_grad, transpose(b))
-    grad_b = matmul(transpose(a), out_grad)
+    # A matmul is the costliest operation: skip the gradient of an input that needs none, such as the data x in
+    # x @ w (unbroadcast passes None on).
+    grad_a = matmul(out_grad, transpose(b)) if a.requires_grad else None
+    grad_b = matmul(transpose(a), out_grad) if b.requires_grad else None
     return unbroadcast(grad_a, a.shape), unbroadcast(grad_b, b.shape)
 
 

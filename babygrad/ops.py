@@ -47,7 +47,9 @@ class Function:
         data = self.forward(*[tensor.data for tensor in inputs])
         if type(data) is not np.ndarray:
             data = np.asarray(data)  # a full reduction returns a NumPy scalar; keep its dtype
-        requires_grad = is_grad_enabled() and any(tensor.requires_grad for tensor in inputs)
+        # any([...]) with a list, not a generator: for one or two inputs it costs half as much, and this runs for
+        # every operation of every training step.
+        requires_grad = is_grad_enabled() and any([tensor.requires_grad for tensor in inputs])
         # Build the output without Tensor.__init__: its checks are for user input, and forward gave a float array.
         output = Tensor.__new__(Tensor)
         output.data = data
