@@ -12,7 +12,7 @@ from autograder.course import REFERENCE, RELEASE, REPO, chapter_notebooks
 from coursework.export import export_notebook
 
 # The package's parts that no chapter writes: the rest of babygrad/ is exported from the student's notebooks.
-HAND_WRITTEN = ["__init__.py", "viz.py"]
+HAND_WRITTEN = ["__init__.py", "viz.py", "stepper.py"]
 
 
 def make_kit(folder):
