@@ -148,7 +148,8 @@ CATALOGUE = [
       "appends a tensor before its inputs"),
     m(B, "backward", "grads[key] = grads[key] + parent_grad if key in grads else parent_grad",
       "grads[key] = parent_grad", "overwrites a gradient in the ledger instead of adding to it",
-      "test_backward_simple", "test_backward_paths", "test_backward_fresh", "test_create_graph"),
+      "test_backward_simple", "test_backward_paths", "test_backward_explicit_grad", "test_backward_fresh",
+      "test_create_graph"),
     m(B, "backward", "            node.grad = out_grad\n            if node._op is None:\n                continue\n",
       "            if node._op is None:\n                node.grad = out_grad\n                continue\n",
       "sets .grad on the leaves only", "test_backward_simple", "test_backward_fresh"),
@@ -161,7 +162,8 @@ CATALOGUE = [
       "never records the gradients' graph, even with create_graph=True", "test_create_graph"),
     m(B, "backward", "            node.grad = out_grad\n",
       "            node.grad = out_grad if node.grad is None else node.grad + out_grad\n",
-      "adds to the .grad an earlier backward left", "test_backward_fresh"),
+      "adds to the .grad an earlier backward left",
+      "test_backward_paths", "test_backward_explicit_grad", "test_backward_fresh", "test_create_graph"),
 ]
 
 # What the demo's `buggy` student gets wrong: a little in every chapter.
