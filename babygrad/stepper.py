@@ -8,39 +8,21 @@ Each frame shows the graph with the node being processed outlined in red, the gr
 along each edge so far (red: sent in this step), and the ledger: the gradients waiting for each node
 until every node that uses it has sent its share. The stepper does its own backward pass with each
 node's `_op.backward(out_grad, node)`, so it shows the algorithm, not `Tensor.backward`'s internals,
-and it leaves every `tensor.grad` untouched.
+and it leaves every `tensor.grad` untouched. It walks the same order as `Tensor.backward`: the reverse of
+`babygrad.backprop.build_topo` (looked up when the stepper runs, so a notebook's newest `build_topo` is the one
+shown), with gradients computed under `babygrad.no_grad()` (looked up the same way).
 """
-import contextlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
+from babygrad import backprop, ops
 from babygrad.tensor import Tensor
-from babygrad.viz import DEFAULT_MAX_NODES, _format_array, build, find_engine
+from babygrad.viz import (DEFAULT_MAX_NODES, MAX_VALUES, _format_array, _normalise_names, build, find_engine,
+                          nodes_nearest_first)
 
-__all__ = ["BackwardStepper", "reverse_topological_order"]
-
-
-def reverse_topological_order(root):
-    """Tensors `root` depends on, each one after every tensor that uses it (root first).
-
-    Depth-first with an explicit stack rather than recursion, so long chains don't hit Python's limit."""
-    order, visited = [], set()
-    stack = [(root, False)]
-    while stack:
-        node, inputs_done = stack.pop()
-        if inputs_done:
-            order.append(node)
-            continue
-        if id(node) in visited:
-            continue
-        visited.add(id(node))
-        stack.append((node, True))
-        for parent in reversed(node._inputs):
-            if id(parent) not in visited:
-                stack.append((parent, False))
-    return order[::-1]
+__all__ = ["BackwardStepper"]
 
 
 @dataclass
@@ -54,17 +36,12 @@ class Frame:
     new_edges: set = field(default_factory=set)       # the edges that got their gradient in this step
 
 
-def _no_grad():
-    import babygrad
-    return babygrad.no_grad() if hasattr(babygrad, "no_grad") else contextlib.nullcontext()
-
-
 def _as_array(grad):
     return np.asarray(grad.data if isinstance(grad, Tensor) else grad)
 
 
 def _short(array):
-    return _format_array(array) if array.size <= 6 else f"array{tuple(array.shape)}"
+    return _format_array(array) if array.size <= MAX_VALUES else f"array{tuple(array.shape)}"
 
 
 def _fit_width(svg):
@@ -84,13 +61,10 @@ class BackwardStepper:
                  max_nodes=DEFAULT_MAX_NODES):
         self.output = output
         self.rankdir, self.show_values, self.max_nodes = rankdir, show_values, max_nodes
-        self.order = [t for t in reverse_topological_order(output) if t.requires_grad]
-        self.name = {}
-        for key, value in (names or {}).items():
-            tensor, name = (value, key) if isinstance(key, str) else (key, value)
-            self.name[id(tensor)] = str(name)
+        self.order = backprop.build_topo(output)[::-1]   # Tensor.backward's order: the output first
+        self.name = _normalise_names(names)               # id -> name, as `draw` reads `names`
         counter = 0
-        for t in reverse_topological_order(output):
+        for t in nodes_nearest_first(output):           # constants too: every box in a frame gets a name
             if id(t) not in self.name:
                 counter += 1
                 self.name[id(t)] = "out" if t is output else f"t{counter}"
@@ -116,7 +90,7 @@ class BackwardStepper:
             if node._op is None:
                 frames.append(self._frame(f"processing {me}, a leaf: its grad is final{added}.", node, pending, edges, set()))
                 continue
-            with _no_grad():
+            with ops.no_grad():
                 in_grads = node._op.backward(Tensor(total, dtype=node.dtype, requires_grad=False), node)
             if not isinstance(in_grads, (tuple, list)):
                 in_grads = (in_grads,)
@@ -128,7 +102,7 @@ class BackwardStepper:
                 g = _as_array(g)
                 pending.setdefault(id(parent), []).append((me, g))
                 key = (id(parent), id(node), position)
-                edges[key] = _short(g) if self.show_values else str(tuple(g.shape))
+                edges[key] = self._text(g)
                 new_edges.add(key)
                 sent_to.append(self.name[id(parent)])
             op = type(node._op).__name__
@@ -143,6 +117,10 @@ class BackwardStepper:
                      {k: list(v) for k, v in pending.items()}, dict(edges), set(new_edges))
 
     # --- pictures ------------------------------------------------------------------------------------
+    def _text(self, grad):
+        """A gradient as written on an edge or in the ledger: its numbers, or its shape."""
+        return _short(grad) if self.show_values else str(tuple(grad.shape))
+
     def __len__(self):
         return len(self.frames)
 
@@ -152,7 +130,7 @@ class BackwardStepper:
         if not frame.pending:
             lines.append("  (empty)")
         for tid, items in frame.pending.items():
-            parts = [f"{_short(g) if self.show_values else tuple(g.shape)} from {src}" for src, g in items]
+            parts = [f"{self._text(g)} from {src}" for src, g in items]
             lines.append(f"  {self.name[tid]}: " + " + ".join(parts))
         return lines
 
@@ -160,10 +138,9 @@ class BackwardStepper:
         """Frame `i` as a Drawing (shows itself in Jupyter; `.svg()`, `.save_as(path)`)."""
         frame = self.frames[i]
         labels = {key: (text, key in frame.new_edges) for key, text in frame.edges.items()}
-        notes = {tid: ["waiting: " + " + ".join(_short(g) if self.show_values else str(tuple(g.shape))
-                                                for _, g in items)]
+        notes = {tid: ["waiting: " + " + ".join(self._text(g) for _, g in items)]
                  for tid, items in frame.pending.items()}
-        names = {self.name[id(t)]: t for t in reverse_topological_order(self.output)}
+        names = {self.name[id(t)]: t for t in nodes_nearest_first(self.output)}
         done = set(frame.grads) - ({id(frame.current)} if frame.current is not None else set())
         return build(self.output, names=names, rankdir=self.rankdir, show_values=self.show_values,
                      max_nodes=self.max_nodes, grads=frame.grads, highlight=frame.current, done=done,

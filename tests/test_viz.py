@@ -11,7 +11,8 @@ import pytest
 
 import babygrad.viz as viz
 from babygrad import Tensor
-from babygrad.stepper import BackwardStepper, reverse_topological_order
+from babygrad.backprop import build_topo
+from babygrad.stepper import BackwardStepper
 from babygrad.ops import Mul
 from babygrad.viz import draw
 
@@ -269,14 +270,15 @@ def test_unrunnable_babygrad_dot_setting_is_reported(monkeypatch):
 
 # --- The backward stepper ---------------------------------------------------------------------------------
 
-def test_reverse_topological_order_puts_every_tensor_after_all_its_users():
+def test_stepper_walks_tensor_backwards_order_every_tensor_after_all_its_users():
     x, w, c, loss = small_graph()
-    order = reverse_topological_order(loss)
+    order = BackwardStepper(loss).order
+    assert [id(t) for t in order] == [id(t) for t in reversed(build_topo(loss))]
     position = {id(t): i for i, t in enumerate(order)}
-    assert order[0] is loss and len(order) == 8
+    assert order[0] is loss and len(order) == 7                      # the constant c is not walked
     for t in order:
         for parent in t._inputs:
-            assert position[id(parent)] > position[id(t)]
+            assert not parent.requires_grad or position[id(parent)] > position[id(t)]
 
 
 def test_stepper_gradients_add_up_over_both_paths_and_match_the_calculus():
