@@ -198,7 +198,12 @@ class BackwardStepper:
     def _ipython_display_(self):
         from IPython.display import display
         try:
-            display(self.widget())
+            bundle = self.widget()._repr_mimebundle_()
         except ImportError:                             # no ipywidgets: show every frame, one after another
             for i in range(len(self.frames)):
                 display(self.frame(i))
+            return
+        # JupyterLab shows the widget; a page without live widgets (a saved or exported notebook) shows the
+        # widget's first frame as a picture instead of the text "VBox(...)".
+        bundle["image/svg+xml"] = self.svg(0)
+        display(bundle, raw=True)

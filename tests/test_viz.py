@@ -379,3 +379,17 @@ def test_grads_from_tensor_backward_appear_in_the_drawing():
     loss.backward()
     source = draw(loss, names=dict(x=x, w=w)).source
     assert "|grad [4, 5]" in source and "|grad [1, 2]" in source
+
+
+def test_stepper_output_holds_the_widget_and_its_first_frame_for_pages_without_widgets(monkeypatch):
+    pytest.importorskip("ipywidgets")
+    import IPython.display
+    *_, loss = small_graph()
+    stepper = BackwardStepper(loss)
+    shown = []
+    monkeypatch.setattr(IPython.display, "display", lambda *objs, **kw: shown.append((objs, kw)))
+    stepper._ipython_display_()
+    (bundle,), options = shown[0]
+    assert options.get("raw") is True
+    assert "application/vnd.jupyter.widget-view+json" in bundle
+    assert bundle["image/svg+xml"] == stepper.svg(0)
