@@ -13,6 +13,18 @@ c.CourseDirectory.release_directory = "release"
 # .py file) stays behind, so every module a graded notebook imports is the trusted reference.
 c.CourseDirectory.ignore = [".ipynb_checkpoints", "*.pyc", "__pycache__", "feedback", "*.py", "babygrad"]
 
+# Student code is hostile input. Each notebook runs in a kernel whose library holds the reference only for the
+# chapters before the graded one, inside a bubblewrap sandbox where Linux has one (see autograder/sandbox.py).
+c.Autograde.autograde_preprocessors = [
+    "autograder.sandbox.SandboxedExecute",
+    "nbgrader.preprocessors.IgnorePattern",
+    "nbconvert.preprocessors.ClearMetadataPreprocessor",
+    "nbgrader.preprocessors.LimitOutput",
+    "nbgrader.preprocessors.SaveAutoGrades",
+    "nbgrader.preprocessors.AssignLatePenalties",
+    "nbgrader.preprocessors.CheckCellMetadata",
+]
+
 # Each cell gets 60 seconds; a cell that loops forever is interrupted and the rest of the notebook still runs.
 c.Execute.timeout = 60
 c.Execute.interrupt_on_timeout = True

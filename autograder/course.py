@@ -10,6 +10,8 @@ REPO = Path(__file__).resolve().parent.parent
 SOURCE = REPO / "source"
 RELEASE = REPO / "release"
 REFERENCE = REPO / "babygrad"
+# The package's modules that no chapter writes; every other module of babygrad is exported from a chapter notebook.
+HAND_WRITTEN = ("__init__.py", "viz.py", "stepper.py")
 
 
 def chapters(source=SOURCE):

@@ -8,11 +8,8 @@ import argparse
 import shutil
 from pathlib import Path
 
-from autograder.course import REFERENCE, RELEASE, REPO, chapter_notebooks
+from autograder.course import HAND_WRITTEN, REFERENCE, RELEASE, REPO, chapter_notebooks
 from coursework.export import export_notebook
-
-# The package's parts that no chapter writes: the rest of babygrad/ is exported from the student's notebooks.
-HAND_WRITTEN = ["__init__.py", "viz.py", "stepper.py"]
 
 
 def make_kit(folder):
@@ -23,8 +20,7 @@ def make_kit(folder):
     shutil.copytree(REPO / "coursework", folder / "coursework", ignore=shutil.ignore_patterns("__pycache__"))
     (folder / "babygrad").mkdir()
     for name in HAND_WRITTEN:
-        if (REFERENCE / name).exists():
-            shutil.copy(REFERENCE / name, folder / "babygrad" / name)
+        shutil.copy(REFERENCE / name, folder / "babygrad" / name)
     for notebook in chapter_notebooks(folder):
         export_notebook(notebook)
     return folder
