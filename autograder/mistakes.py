@@ -89,7 +89,8 @@ CATALOGUE = [
     # Chapter 3: the backward rules.
     m(G, "unbroadcast", "return reshape(summation(grad, tuple(range(extra)) + stretched), shape)",
       "return summation(grad, tuple(range(extra)) + stretched)",
-      "sums the right axes but does not keep the stretched ones with size 1"),
+      "sums the right axes but does not keep the stretched ones with size 1",
+      "test_unbroadcast", "test_add_mul"),  # the given Add and Mul are unbroadcast and little else
     m(G, "sub", "unbroadcast(negate(out_grad), b.shape)", "negate(out_grad)",
       "forgets to un-broadcast the gradient of b"),
     m(G, "sub", "unbroadcast(negate(out_grad), b.shape)", "unbroadcast(out_grad, b.shape)",
