@@ -71,3 +71,14 @@ def test_a_cell_that_fails_changes_nothing_in_the_package(tmp_path):
                   "import babygrad\nprint(babygrad.tensor.as_array is as_array)")
     (tmp_path / "chapter").mkdir()
     assert run(nb, tmp_path / "chapter", allow_errors=True)[-1] == "False\n"
+
+
+def test_tensor_add_uses_the_students_add_as_soon_as_its_cell_runs(tmp_path):
+    nb = notebook(
+        SETUP.replace("things", "ops"),
+        "from babygrad.ops import Function\nfrom babygrad.tensor import Tensor",
+        "#| export\nclass Add(Function):\n    def forward(self, a, b):\n        return a - b  # a student's slip",
+        "print((Tensor([3.0]) + Tensor([1.0])).data, type((Tensor([3.0]) + Tensor([1.0]))._op) is Add)",
+    )
+    (tmp_path / "chapter").mkdir()
+    assert run(nb, tmp_path / "chapter")[-1] == "[2.] True\n"
