@@ -44,9 +44,9 @@ CATALOGUE = [
       "item returns a 0-d array instead of a Python float"),
 
     # Chapter 2: Function.__call__ and the forward passes.
-    m(O, "function", "requires_grad = is_grad_enabled() and any(", "requires_grad = any(",
+    m(O, "function", "requires_grad = is_grad_enabled() and any_requires_grad", "requires_grad = any_requires_grad",
       "records the graph even inside no_grad()"),
-    m(O, "function", "and any(", "and all(",
+    m(O, "function", "a.requires_grad or b.requires_grad", "a.requires_grad and b.requires_grad",
       "the output requires grad only when every input does"),
     m(O, "function", "output._inputs = inputs", "output._inputs = list(inputs)", "keeps the inputs in a list"),
     m(O, "function", "data = np.asarray(data)", "data = np.array(float(data))",

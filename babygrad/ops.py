@@ -44,12 +44,22 @@ class Function:
 
     def __call__(self, *inputs):
         """Apply the operation to tensors: compute with `forward`, return a Tensor that remembers its history."""
-        data = self.forward(*[tensor.data for tensor in inputs])
+        # This runs for every operation of every training step, so the usual one or two inputs are unpacked by
+        # name: on small arrays a list comprehension and any() would cost more than forward's arithmetic.
+        if len(inputs) == 1:
+            (a,) = inputs
+            data = self.forward(a.data)
+            any_requires_grad = a.requires_grad
+        elif len(inputs) == 2:
+            a, b = inputs
+            data = self.forward(a.data, b.data)
+            any_requires_grad = a.requires_grad or b.requires_grad
+        else:
+            data = self.forward(*[tensor.data for tensor in inputs])
+            any_requires_grad = any(tensor.requires_grad for tensor in inputs)
         if type(data) is not np.ndarray:
             data = np.asarray(data)  # a full reduction returns a NumPy scalar; keep its dtype
-        # any([...]) with a list, not a generator: for one or two inputs it costs half as much, and this runs for
-        # every operation of every training step.
-        requires_grad = is_grad_enabled() and any([tensor.requires_grad for tensor in inputs])
+        requires_grad = is_grad_enabled() and any_requires_grad
         # Build the output without Tensor.__init__: its checks are for user input, and forward gave a float array.
         output = Tensor.__new__(Tensor)
         output.data = data
