@@ -7,6 +7,8 @@ FLOAT_TYPES = (np.float16, np.float32, np.float64)
 
 def as_array(data, dtype=None):
     """The numbers of `data` as a floating-point NumPy array, or a clear error naming what is wrong."""
+    if type(data) is np.ndarray and dtype is None and data.dtype.type in FLOAT_TYPES:
+        return data  # already what a Tensor holds (the usual case inside the library): nothing to check or convert
     if isinstance(data, Tensor):
         data = data.data
     if data is None or isinstance(data, (str, bytes)):
