@@ -254,7 +254,7 @@ class Reshape(Function):
         self.shape = tuple(shape)
 
     def forward(self, a):
-        return np.reshape(a, self.shape)
+        return a.reshape(self.shape)  # the method: np.reshape is a Python wrapper around it, slower on small arrays
 
 
 def reshape(a, shape):
@@ -267,7 +267,7 @@ class Transpose(Function):
 
     def forward(self, a):
         if self.axes is None:
-            return np.swapaxes(a, -1, -2)
+            return a.swapaxes(-1, -2)  # the method: np.swapaxes is a Python wrapper around it
         return np.transpose(a, self.axes)
 
 
@@ -280,8 +280,11 @@ class BroadcastTo(Function):
         self.shape = tuple(shape)
 
     def forward(self, a):
-        # A broadcast view is read-only and has stride-0 axes; copy it into an ordinary contiguous array.
-        return np.broadcast_to(a, self.shape).copy()
+        # An ordinary contiguous array, filled by broadcasting `a` into it: np.broadcast_to gives a read-only view
+        # with stride-0 axes, and copying that view costs several times more on small arrays.
+        out = np.empty(self.shape, a.dtype)
+        out[...] = a
+        return out
 
 
 def broadcast_to(a, shape):
@@ -293,7 +296,7 @@ class Summation(Function):
         self.axes = tuple(axes) if isinstance(axes, (list, tuple)) else axes
 
     def forward(self, a):
-        return np.sum(a, axis=self.axes)
+        return a.sum(axis=self.axes)  # the method: np.sum's Python wrapper costs a third more on small arrays
 
 
 def summation(a, axes=None):
