@@ -13,7 +13,8 @@ Cases:
 
 Optional: torch (its columns are skipped without it), scikit-learn (digits for `mlp`; random data of the same
 shape without it), threadpoolctl (names the BLAS kernel and thread count). Each time is the median of several
-repeats; ratios are babygrad's time divided by the other's, so smaller is better for babygrad.
+repeats, the engines taking turns; ratios are babygrad's time divided by the other's, so smaller is better for
+babygrad.
 
 OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE, when set, slow down a current NumPy's OpenBLAS: this script re-executes
 itself without them (in the benchmark only; nothing else changes them).
@@ -59,16 +60,26 @@ def blas_info():
     return "not found by threadpoolctl", os.cpu_count() or 1
 
 
-def median_time(function, repeats, warmup=1):
-    for _ in range(warmup):
-        function()
-    times = []
+def interleaved(runs, repeats):
+    """{engine: [what its run returned, once per repeat]}, the engines taking turns (ABCABC...): a slow spell of a
+    noisy machine then falls on every engine alike, not on whichever happened to run during it."""
+    for run in runs.values():
+        run()  # warm up
+    results = {name: [] for name in runs}
     for _ in range(repeats):
-        gc.collect()
+        for name, run in runs.items():
+            gc.collect()
+            results[name].append(run())
+    return results
+
+
+def elapsed(function):
+    """A run that returns how many seconds `function()` took."""
+    def run():
         start = time.perf_counter()
         function()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
+        return time.perf_counter() - start
+    return run
 
 
 # ---------------------------------------------------------------------------------------------- per-op overhead
@@ -145,12 +156,7 @@ def ops_case(repeats=15):
     engines = {"babygrad": babygrad_run, "numpy": numpy_run}
     if torch is not None:
         engines["torch"] = torch_run
-    for name, run in engines.items():
-        run()
-        pairs = []
-        for _ in range(repeats):
-            gc.collect()
-            pairs.append(run())
+    for name, pairs in interleaved(engines, repeats).items():
         results[name] = {"forward": statistics.median(p[0] for p in pairs) / OPS_LENGTH,
                          "backward": statistics.median(p[1] for p in pairs) / OPS_LENGTH}
     return results
@@ -243,13 +249,14 @@ def mlp_case(repeats=15):
     x, y, source = digits()
     data = batches(x, y)
     results = {"source": source, "batches": len(data)}
-    results["babygrad"] = median_time(lambda: babygrad_epoch([Tensor(p) for p in initial_parameters()], data), repeats)
-    results["numpy"] = median_time(lambda: numpy_epoch(initial_parameters(), data), repeats)
+    runs = {"babygrad": elapsed(lambda: babygrad_epoch([Tensor(p) for p in initial_parameters()], data)),
+            "numpy": elapsed(lambda: numpy_epoch(initial_parameters(), data))}
     if torch is not None:
         torch_data = [(torch.from_numpy(xb), torch.from_numpy(yb)) for xb, yb in data]
-        results["torch"] = median_time(
-            lambda: torch_epoch([torch.tensor(p, requires_grad=True) for p in initial_parameters()], torch_data),
-            repeats)
+        runs["torch"] = elapsed(
+            lambda: torch_epoch([torch.tensor(p, requires_grad=True) for p in initial_parameters()], torch_data))
+    for name, times in interleaved(runs, repeats).items():
+        results[name] = statistics.median(times)
     # The three engines train the same model on the same batches: their losses after one epoch agree.
     losses = {"babygrad": babygrad_epoch([Tensor(p) for p in initial_parameters()], data),
               "numpy": numpy_epoch(initial_parameters(), data)}
@@ -357,10 +364,10 @@ def large_case(repeats=7):
         return ws[0].grad.numpy()
 
     assert np.allclose(babygrad_step(), numpy_step(), rtol=1e-3, atol=1e-4)
-    results = {"babygrad": median_time(babygrad_step, repeats), "numpy": median_time(numpy_step, repeats)}
+    runs = {"babygrad": elapsed(babygrad_step), "numpy": elapsed(numpy_step)}
     if torch is not None:
-        results["torch"] = median_time(torch_step, repeats)
-    return results
+        runs["torch"] = elapsed(torch_step)
+    return {name: statistics.median(times) for name, times in interleaved(runs, repeats).items()}
 
 
 # ---------------------------------------------------------------------------------------------- report
