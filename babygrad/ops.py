@@ -333,6 +333,10 @@ Tensor.__array_ufunc__ = None
 
 @extend(Tensor)
 def __add__(self, other):
+    # A tensor, the usual case, is checked first: it needs neither is_scalar nor as_tensor, and every `+` of every
+    # training step comes here. The other operators do the same.
+    if isinstance(other, Tensor):
+        return Add()(self, other)
     if is_scalar(other):
         return AddScalar(other)(self)
     return Add()(self, as_tensor(other, self))
@@ -345,6 +349,8 @@ def __radd__(self, other):
 
 @extend(Tensor)
 def __sub__(self, other):
+    if isinstance(other, Tensor):  # the usual case first, as in __add__
+        return Sub()(self, other)
     if is_scalar(other):
         return AddScalar(-other)(self)
     return Sub()(self, as_tensor(other, self))
@@ -359,6 +365,8 @@ def __rsub__(self, other):
 
 @extend(Tensor)
 def __mul__(self, other):
+    if isinstance(other, Tensor):  # the usual case first, as in __add__
+        return Mul()(self, other)
     if is_scalar(other):
         return MulScalar(other)(self)
     return Mul()(self, as_tensor(other, self))
@@ -371,6 +379,8 @@ def __rmul__(self, other):
 
 @extend(Tensor)
 def __truediv__(self, other):
+    if isinstance(other, Tensor):  # the usual case first, as in __add__
+        return Div()(self, other)
     if is_scalar(other):
         return DivScalar(other)(self)
     return Div()(self, as_tensor(other, self))
