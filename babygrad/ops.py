@@ -282,6 +282,8 @@ class BroadcastTo(Function):
     def forward(self, a):
         # An ordinary contiguous array, filled by broadcasting `a` into it: np.broadcast_to gives a read-only view
         # with stride-0 axes, and copying that view costs several times more on small arrays.
+        if a.ndim > len(self.shape):  # filling would drop leading axes of size 1, which np.broadcast_to refuses
+            raise ValueError(f"cannot broadcast shape {a.shape} to {self.shape}: it has fewer axes")
         out = np.empty(self.shape, a.dtype)
         out[...] = a
         return out
