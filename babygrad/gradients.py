@@ -89,8 +89,9 @@ def backward(self, out_grad, node):
 
 @extend(Relu)
 def backward(self, out_grad, node):
-    a = node._inputs[0]
-    mask = Tensor((a.data > 0).astype(out_grad.dtype), requires_grad=False)  # a constant: 1 where a > 0
+    # The output is a where a > 0 and 0 elsewhere, so its sign is the mask, already in the gradient's dtype: one
+    # NumPy call instead of a comparison and a conversion.
+    mask = Tensor(np.sign(node.data), requires_grad=False)
     return mul(out_grad, mask)
 
 
