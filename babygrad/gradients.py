@@ -22,14 +22,16 @@ def unbroadcast(grad, shape):
 @extend(Add)
 def backward(self, out_grad, node):
     a, b = node._inputs
-    return unbroadcast(out_grad, a.shape), unbroadcast(out_grad, b.shape)
+    # A constant input (data, a mask) needs no gradient: skipping it saves work. `backward` never reads the
+    # gradient of an input that does not require grad, so None is fine there.
+    grad_a = unbroadcast(out_grad, a.shape) if a.requires_grad else None
+    grad_b = unbroadcast(out_grad, b.shape) if b.requires_grad else None
+    return grad_a, grad_b
 
 
 @extend(Mul)
 def backward(self, out_grad, node):
     a, b = node._inputs
-    # A constant input (data, a mask) needs no gradient: skipping it saves an operation. `backward` never reads
-    # the gradient of an input that does not require grad, so None is fine there.
     grad_a = unbroadcast(mul(out_grad, b), a.shape) if a.requires_grad else None
     grad_b = unbroadcast(mul(out_grad, a), b.shape) if b.requires_grad else None
     return grad_a, grad_b

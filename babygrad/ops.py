@@ -43,6 +43,11 @@ class no_grad(set_grad_enabled):
 class Function:
     """An operation on tensors. Subclasses define `forward` (and, in Chapter 3, `backward`)."""
 
+    # One of these objects is made for every operation of every training step. `__slots__` lists
+    # the attributes it may have (none here): then it needs no `__dict__`, and it is smaller and quicker
+    # to make. Every operation class below repeats the line with its own attributes.
+    __slots__ = ()
+
     def __call__(self, *inputs):
         """Apply the operation to tensors: compute with `forward`, return a Tensor that remembers its history."""
         # This runs for every operation of every training step, so the usual one or two inputs are unpacked by
@@ -85,6 +90,7 @@ class Function:
 
 class Add(Function):
     """a + b, elementwise (with broadcasting)."""
+    __slots__ = ()
 
     def forward(self, a, b):
         return a + b
@@ -96,6 +102,7 @@ def add(a, b):
 
 class Mul(Function):
     """a * b, elementwise (with broadcasting)."""
+    __slots__ = ()
 
     def forward(self, a, b):
         return a * b
@@ -106,6 +113,8 @@ def mul(a, b):
 
 
 class Sub(Function):
+    __slots__ = ()
+
     def forward(self, a, b):
         return a - b
 
@@ -115,6 +124,8 @@ def sub(a, b):
 
 
 class Div(Function):
+    __slots__ = ()
+
     def forward(self, a, b):
         return a / b
 
@@ -124,6 +135,8 @@ def divide(a, b):
 
 
 class Pow(Function):
+    __slots__ = ()
+
     def forward(self, a, b):
         return a ** b
 
@@ -133,6 +146,8 @@ def power(a, b):
 
 
 class Negate(Function):
+    __slots__ = ()
+
     def forward(self, a):
         return -a
 
@@ -142,6 +157,8 @@ def negate(a):
 
 
 class Log(Function):
+    __slots__ = ()
+
     def forward(self, a):
         return np.log(a)
 
@@ -151,6 +168,8 @@ def log(a):
 
 
 class Exp(Function):
+    __slots__ = ()
+
     def forward(self, a):
         return np.exp(a)
 
@@ -168,6 +187,8 @@ def constant(number, dtype):
 
 
 class Relu(Function):
+    __slots__ = ()
+
     def forward(self, a):
         return np.maximum(a, constant(0.0, a.dtype))
 
@@ -177,6 +198,8 @@ def relu(a):
 
 
 class Tanh(Function):
+    __slots__ = ()
+
     def forward(self, a):
         return np.tanh(a)
 
@@ -186,6 +209,8 @@ def tanh(a):
 
 
 class Sqrt(Function):
+    __slots__ = ()
+
     def forward(self, a):
         return np.sqrt(a)
 
@@ -195,6 +220,8 @@ def sqrt(a):
 
 
 class Abs(Function):
+    __slots__ = ()
+
     def forward(self, a):
         return np.abs(a)
 
@@ -204,6 +231,8 @@ def absolute(a):
 
 
 class Sigmoid(Function):
+    __slots__ = ()
+
     def forward(self, a):
         e = np.exp(-np.abs(a))  # never overflows: the exponent is <= 0
         return np.where(a >= 0, 1.0, e) / (1.0 + e)
@@ -215,6 +244,7 @@ def sigmoid(a):
 
 class ScalarFunction(Function):
     """An operation between one tensor and a constant number, kept as a Python float (it adapts to any dtype)."""
+    __slots__ = ("scalar",)
 
     def __init__(self, scalar):
         self.scalar = float(scalar)
@@ -222,6 +252,7 @@ class ScalarFunction(Function):
 
 class AddScalar(ScalarFunction):
     """a + scalar."""
+    __slots__ = ()
 
     def forward(self, a):
         return a + constant(self.scalar, a.dtype)
@@ -232,6 +263,8 @@ def add_scalar(a, scalar):
 
 
 class MulScalar(ScalarFunction):
+    __slots__ = ()
+
     def forward(self, a):
         return a * constant(self.scalar, a.dtype)
 
@@ -241,6 +274,8 @@ def mul_scalar(a, scalar):
 
 
 class DivScalar(ScalarFunction):
+    __slots__ = ()
+
     def forward(self, a):
         return a / constant(self.scalar, a.dtype)
 
@@ -250,6 +285,8 @@ def divide_scalar(a, scalar):
 
 
 class PowerScalar(ScalarFunction):
+    __slots__ = ()
+
     def forward(self, a):
         return a ** constant(self.scalar, a.dtype)
 
@@ -259,6 +296,8 @@ def power_scalar(a, scalar):
 
 
 class Reshape(Function):
+    __slots__ = ("shape",)
+
     def __init__(self, shape):
         self.shape = tuple(shape)
 
@@ -271,6 +310,8 @@ def reshape(a, shape):
 
 
 class Transpose(Function):
+    __slots__ = ("axes",)
+
     def __init__(self, axes=None):
         self.axes = None if axes is None else tuple(axes)
 
@@ -285,6 +326,8 @@ def transpose(a, axes=None):
 
 
 class BroadcastTo(Function):
+    __slots__ = ("shape",)
+
     def __init__(self, shape):
         self.shape = tuple(shape)
 
@@ -303,6 +346,8 @@ def broadcast_to(a, shape):
 
 
 class Summation(Function):
+    __slots__ = ("axes",)
+
     def __init__(self, axes=None):
         self.axes = tuple(axes) if isinstance(axes, (list, tuple)) else axes
 
@@ -315,6 +360,8 @@ def summation(a, axes=None):
 
 
 class MatMul(Function):
+    __slots__ = ()
+
     def forward(self, a, b):
         return np.matmul(a, b)
 

@@ -208,9 +208,19 @@ def kind(tensor, root=None):
     return "parameter" if tensor.requires_grad else "constant"
 
 
+def settings(op):
+    """An op's public attributes (`scalar`, `axes`, ...): the library's ops keep them in `__slots__`, a student's
+    own class may keep them in its `__dict__`."""
+    slots = [getattr(cls, "__slots__", ()) for cls in reversed(type(op).__mro__)]
+    names = [name for names in slots for name in ((names,) if isinstance(names, str) else names)]
+    found = {name: getattr(op, name) for name in names if hasattr(op, name)}
+    found.update(getattr(op, "__dict__", {}))
+    return {name: value for name, value in found.items() if not name.startswith("_")}
+
+
 def op_label(op):
     """`Summation(axes=1)`, `AddScalar(3.0)`: the op's class name and its public attributes."""
-    params = {k: v for k, v in vars(op).items() if not k.startswith("_")} if hasattr(op, "__dict__") else {}
+    params = settings(op)
     parts = []
     for key, value in params.items():
         if isinstance(value, np.ndarray):
