@@ -16,7 +16,9 @@ def unbroadcast(grad, shape):
         return grad
     extra = grad.ndim - len(shape)  # axes that broadcasting put in front
     stretched = tuple(extra + axis for axis, size in enumerate(shape) if size == 1 and grad.shape[extra + axis] != 1)
-    return reshape(summation(grad, tuple(range(extra)) + stretched), shape)
+    summed = summation(grad, tuple(range(extra)) + stretched)
+    # Summing drops the stretched axes; reshape puts them back with size 1. Without any (a bias), no reshape.
+    return summed if summed.shape == tuple(shape) else reshape(summed, shape)
 
 
 @extend(Add)
