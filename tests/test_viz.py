@@ -17,7 +17,7 @@ from babygrad.ops import Mul
 from babygrad.viz import draw
 
 # --- graphs to draw ---------------------------------------------------------------------------------------
-# Built with the real babygrad ops; viz itself only uses `_op` (its class name, `vars(op)`,
+# Built with the real babygrad ops; viz itself only uses `_op` (its class name, its settings,
 # `backward(out_grad, node)`), `_inputs`, `data`, `grad` and `requires_grad`.
 
 
@@ -99,6 +99,21 @@ def test_op_nodes_are_ellipses_labelled_with_class_name_and_parameters():
               if n.startswith("op")}
     assert labels == {"Summation(axes=0)", "AddScalar(3.0)", "Mul", "Add"}
     assert all("shape=ellipse" in a for n, a in nodes(draw(loss).source).items() if n.startswith("op"))
+
+
+def test_an_operation_of_ones_own_is_labelled_with_its_settings_in_dict_or_slots():
+    class Shift(Mul):  # a student's class: no __slots__ of its own, so its settings live in __dict__
+        def __init__(self, by):
+            self.by = by
+
+    class Scale(Mul):
+        __slots__ = ("factor", "_cache")
+
+        def __init__(self, factor):
+            self.factor, self._cache = factor, None
+
+    assert viz.op_label(Shift(2)) == "Shift(by=2)"
+    assert viz.op_label(Scale(0.5)) == "Scale(factor=0.5)"
 
 
 def test_parameters_constants_intermediates_and_output_differ_in_colour_and_shape():
