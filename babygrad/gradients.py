@@ -18,7 +18,7 @@ def unbroadcast(grad, shape):
     stretched = tuple(extra + axis for axis, size in enumerate(shape) if size == 1 and grad.shape[extra + axis] != 1)
     summed = summation(grad, tuple(range(extra)) + stretched)
     # Summing drops the stretched axes; reshape puts them back with size 1. Without any (a bias), no reshape.
-    return summed if summed.shape == tuple(shape) else reshape(summed, shape)
+    return reshape(summed, shape) if stretched else summed
 
 
 @extend(Add)
