@@ -14,9 +14,9 @@ c.CourseDirectory.release_directory = "release"
 c.CourseDirectory.ignore = [".ipynb_checkpoints", "*.pyc", "__pycache__", "feedback", "*.py", "babygrad"]
 
 # Student code is hostile input. Each notebook runs in a kernel whose library holds the reference only for the
-# chapters before the graded one, inside a bubblewrap sandbox where Linux has one (see autograder/sandbox.py).
+# chapters before the graded one, inside a bubblewrap sandbox where Linux has one (see autograder/grading/sandbox.py).
 c.Autograde.autograde_preprocessors = [
-    "autograder.sandbox.SandboxedExecute",
+    "autograder.grading.sandbox.SandboxedExecute",
     "nbgrader.preprocessors.IgnorePattern",
     "nbconvert.preprocessors.ClearMetadataPreprocessor",
     "nbgrader.preprocessors.LimitOutput",
@@ -41,6 +41,6 @@ c.IgnorePattern.pattern = r"(?m)^.*Warning: "
 # Feedback shows each test's points and message but not the hidden tests' code (nbgrader shows it by default).
 c.GenerateFeedback.preprocessors = [
     "nbgrader.preprocessors.GetGrades",
-    "autograder.feedback.HideHiddenTests",
+    "autograder.grading.feedback.HideHiddenTests",
     "nbconvert.preprocessors.CSSHTMLHeaderPreprocessor",
 ]

@@ -17,7 +17,7 @@ from sqlalchemy.exc import SAWarning
 
 from autograder.classroom import STUDENTS, make_class
 from autograder.course import SOURCE, chapters, nbgrader, succeeded
-from autograder.grading import autograde, struggles
+from autograder.grading.autograde import autograde, struggles
 
 
 def say(message):

@@ -7,7 +7,7 @@ import pytest
 from autograder import demo
 from autograder.classroom import STUDENTS, answered
 from autograder.course import nbgrader
-from autograder.grading import autograde
+from autograder.grading.autograde import autograde
 from tests.test_generated import hidden_test_lines, strip_regions
 
 

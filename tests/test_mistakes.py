@@ -21,7 +21,7 @@ from sqlalchemy.exc import SAWarning
 
 from autograder.classroom import answered, grade_id, read_notebook, solution_code
 from autograder.course import SOURCE, chapters, nbgrader, succeeded
-from autograder.grading import autograde
+from autograder.grading.autograde import autograde
 from autograder.mistakes import CATALOGUE, DEMO
 
 MINIMUM_VISIBLE_CATCH = 0.75

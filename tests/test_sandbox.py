@@ -6,8 +6,8 @@ import textwrap
 import pytest
 
 from autograder.course import RELEASE, SOURCE, nbgrader, succeeded
-from autograder.grading import autograde
-from autograder.sandbox import bubblewrap_available
+from autograder.grading.autograde import autograde
+from autograder.grading.sandbox import bubblewrap_available
 
 CHAPTER = "02_operations"
 
