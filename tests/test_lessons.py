@@ -1,0 +1,59 @@
+"""The lessons as text: maths that renders and section numbers that belong to their chapter."""
+import re
+from pathlib import Path
+
+import nbformat
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+CHAPTERS = sorted(REPO.glob("source/*/*.ipynb")) + sorted(REPO.glob("release/*/*.ipynb"))
+LESSONS = CHAPTERS + sorted(REPO.glob("notebooks/*.ipynb"))
+
+CODE = re.compile(r"```.*?```|`[^`\n]*`", re.S)
+MATHS = re.compile(r"\$\$(.+?)\$\$|\$(.+?)\$", re.S)
+# `\\` is a line break inside a matrix; `\\` directly before a command or a spacing mark is a doubled escape,
+# which MathJax shows as a line break followed by the command's name ("partial" where ∂ belongs).
+DOUBLED_ESCAPE = re.compile(r"\\\\(?=[A-Za-z,;:!])")
+NUMBERED_HEADING = re.compile(r"^#+\s+(\d+)(?:\.\d+)*\.?\s", re.M)
+CHAPTER_TITLE = re.compile(r"^#\s+Chapter\s+(\d+)\b", re.M)
+
+
+def markdown_cells(path):
+    return [cell.source for cell in nbformat.read(path, as_version=4).cells if cell.cell_type == "markdown"]
+
+
+def maths_spans(markdown):
+    """Every `$...$` and `$$...$$` span of a markdown cell, outside code."""
+    prose = CODE.sub("", markdown)
+    return [display or inline for display, inline in MATHS.findall(prose)]
+
+
+def chapter_number(path):
+    return int(path.parent.name.split("_", 1)[0])
+
+
+def test_maths_spans_are_found_outside_code():
+    assert maths_spans("$a$ and `$not$` and $$\\frac{1}{2}$$") == ["a", "\\frac{1}{2}"]
+
+
+def test_a_doubled_backslash_before_a_command_is_caught_and_a_matrix_row_break_is_not():
+    assert DOUBLED_ESCAPE.search("\\\\partial c")
+    assert DOUBLED_ESCAPE.search("b\\\\,a")
+    assert not DOUBLED_ESCAPE.search("a & b \\\\ c & d")
+
+
+@pytest.mark.parametrize("path", LESSONS, ids=lambda path: path.relative_to(REPO).as_posix())
+def test_every_formula_has_single_backslashes_before_its_commands(path):
+    doubled = [span for cell in markdown_cells(path) for span in maths_spans(cell) if DOUBLED_ESCAPE.search(span)]
+    assert doubled == [], f"formulas with a doubled backslash (write \\partial, not \\\\partial): {doubled}"
+
+
+@pytest.mark.parametrize("path", CHAPTERS, ids=lambda path: path.relative_to(REPO).as_posix())
+def test_every_numbered_heading_starts_with_its_chapters_number(path):
+    chapter = chapter_number(path)
+    text = "\n".join(markdown_cells(path))
+    titles = [int(number) for number in CHAPTER_TITLE.findall(text)]
+    assert titles == [chapter], f"the title should be '# Chapter {chapter} · ...', found chapters {titles}"
+    wrong = [line for line in text.splitlines()
+             if NUMBERED_HEADING.match(line) and int(NUMBERED_HEADING.match(line).group(1)) != chapter]
+    assert wrong == [], f"headings numbered for another chapter than {chapter}: {wrong}"
