@@ -23,6 +23,7 @@ def unbroadcast(grad, shape):
 
 @extend(Add)
 def backward(self, out_grad, node):
+    """c = a + b: ∂c/∂a = 1, ∂c/∂b = 1 (summed back over broadcast axes)."""
     a, b = node._inputs
     # A constant input (data, a mask) needs no gradient: skipping it saves work. `backward` never reads the
     # gradient of an input that does not require grad, so None is fine there.
@@ -33,6 +34,7 @@ def backward(self, out_grad, node):
 
 @extend(Mul)
 def backward(self, out_grad, node):
+    """c = a · b: ∂c/∂a = b, ∂c/∂b = a."""
     a, b = node._inputs
     grad_a = unbroadcast(mul(out_grad, b), a.shape) if a.requires_grad else None
     grad_b = unbroadcast(mul(out_grad, a), b.shape) if b.requires_grad else None
@@ -41,12 +43,14 @@ def backward(self, out_grad, node):
 
 @extend(Sub)
 def backward(self, out_grad, node):
+    """c = a - b: ∂c/∂a = 1, ∂c/∂b = -1."""
     a, b = node._inputs
     return unbroadcast(out_grad, a.shape), unbroadcast(negate(out_grad), b.shape)
 
 
 @extend(Div)
 def backward(self, out_grad, node):
+    """c = a / b: ∂c/∂a = 1/b, ∂c/∂b = -a/b²."""
     a, b = node._inputs
     grad_a = divide(out_grad, b)
     grad_b = negate(divide(mul(out_grad, a), mul(b, b)))
@@ -55,6 +59,7 @@ def backward(self, out_grad, node):
 
 @extend(Pow)
 def backward(self, out_grad, node):
+    """c = a^b: ∂c/∂a = b·a^(b-1), ∂c/∂b = a^b·ln a = c·ln a (for a > 0)."""
     a, b = node._inputs
     grad_a = mul(out_grad, mul(b, power(a, add_scalar(b, -1.0))))
     grad_b = mul(out_grad, mul(node, log(a)))
@@ -63,36 +68,43 @@ def backward(self, out_grad, node):
 
 @extend(Negate)
 def backward(self, out_grad, node):
+    """c = -a: ∂c/∂a = -1."""
     return negate(out_grad)
 
 
 @extend(Log)
 def backward(self, out_grad, node):
+    """c = ln a: ∂c/∂a = 1/a."""
     return divide(out_grad, node._inputs[0])
 
 
 @extend(Exp)
 def backward(self, out_grad, node):
+    """c = e^a: ∂c/∂a = e^a = c."""
     return mul(out_grad, node)
 
 
 @extend(Sqrt)
 def backward(self, out_grad, node):
+    """c = √a: ∂c/∂a = 1/(2√a) = 1/(2c)."""
     return divide(out_grad, mul_scalar(node, 2.0))
 
 
 @extend(Tanh)
 def backward(self, out_grad, node):
+    """c = tanh a: ∂c/∂a = 1 - tanh² a = 1 - c²."""
     return mul(out_grad, add_scalar(negate(mul(node, node)), 1.0))
 
 
 @extend(Sigmoid)
 def backward(self, out_grad, node):
+    """c = σ(a): ∂c/∂a = σ(a)·(1 - σ(a)) = c·(1 - c)."""
     return mul(out_grad, mul(node, add_scalar(negate(node), 1.0)))
 
 
 @extend(Relu)
 def backward(self, out_grad, node):
+    """c = max(a, 0): ∂c/∂a = 1 where a > 0, 0 elsewhere (0 at a = 0, as in PyTorch)."""
     # The output is a where a > 0 and 0 elsewhere, so its sign is the mask, already in the gradient's dtype: one
     # NumPy call instead of a comparison and a conversion.
     mask = Tensor(np.sign(node.data), requires_grad=False)
@@ -101,17 +113,20 @@ def backward(self, out_grad, node):
 
 @extend(Abs)
 def backward(self, out_grad, node):
+    """c = |a|: ∂c/∂a = sign(a) (0 at a = 0, as in PyTorch)."""
     a = node._inputs[0]
     return mul(out_grad, Tensor(np.sign(a.data), requires_grad=False))  # a constant: the sign of each input
 
 
 @extend(Reshape)
 def backward(self, out_grad, node):
+    """c = a.reshape(shape): each number's gradient is out_grad's, read back into a's shape."""
     return reshape(out_grad, node._inputs[0].shape)
 
 
 @extend(Transpose)
 def backward(self, out_grad, node):
+    """c = a with its axes reordered: the gradient is out_grad with the order undone (the inverse permutation)."""
     if self.axes is None:
         return transpose(out_grad)
     ndim = len(self.axes)
@@ -121,6 +136,7 @@ def backward(self, out_grad, node):
 
 @extend(Summation)
 def backward(self, out_grad, node):
+    """c = Σ a over axes: ∂c/∂a = 1 for every number, so out_grad is copied back along the summed axes."""
     shape = node._inputs[0].shape
     if self.axes is None:
         summed = range(len(shape))
@@ -134,11 +150,13 @@ def backward(self, out_grad, node):
 
 @extend(BroadcastTo)
 def backward(self, out_grad, node):
+    """c = a copied along new or size-1 axes: a's gradient is out_grad summed over the copies."""
     return unbroadcast(out_grad, node._inputs[0].shape)
 
 
 @extend(MatMul)
 def backward(self, out_grad, node):
+    """C = A @ B: ∂L/∂A = out_grad @ Bᵀ, ∂L/∂B = Aᵀ @ out_grad (summed over broadcast batch axes)."""
     a, b = node._inputs
     # A matmul is the costliest operation: skip the gradient of an input that needs none, such as the data x in
     # x @ w (unbroadcast passes None on).
@@ -149,19 +167,23 @@ def backward(self, out_grad, node):
 
 @extend(AddScalar)
 def backward(self, out_grad, node):
+    """c = a + s: ∂c/∂a = 1."""
     return out_grad
 
 
 @extend(MulScalar)
 def backward(self, out_grad, node):
+    """c = a · s: ∂c/∂a = s."""
     return mul_scalar(out_grad, self.scalar)
 
 
 @extend(DivScalar)
 def backward(self, out_grad, node):
+    """c = a / s: ∂c/∂a = 1/s."""
     return divide_scalar(out_grad, self.scalar)
 
 
 @extend(PowerScalar)
 def backward(self, out_grad, node):
+    """c = a^s: ∂c/∂a = s·a^(s-1) (the power rule)."""
     return mul(out_grad, mul_scalar(power_scalar(node._inputs[0], self.scalar - 1), self.scalar))

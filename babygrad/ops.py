@@ -113,6 +113,7 @@ def mul(a, b):
 
 
 class Sub(Function):
+    """a - b, elementwise (with broadcasting)."""
     __slots__ = ()
 
     def forward(self, a, b):
@@ -124,6 +125,7 @@ def sub(a, b):
 
 
 class Div(Function):
+    """a / b, elementwise (with broadcasting)."""
     __slots__ = ()
 
     def forward(self, a, b):
@@ -135,6 +137,7 @@ def divide(a, b):
 
 
 class Pow(Function):
+    """a^b, elementwise (with broadcasting), the exponent a tensor too."""
     __slots__ = ()
 
     def forward(self, a, b):
@@ -146,6 +149,7 @@ def power(a, b):
 
 
 class Negate(Function):
+    """-a, elementwise."""
     __slots__ = ()
 
     def forward(self, a):
@@ -157,6 +161,7 @@ def negate(a):
 
 
 class Log(Function):
+    """ln a, the natural logarithm, elementwise (for a > 0)."""
     __slots__ = ()
 
     def forward(self, a):
@@ -168,6 +173,7 @@ def log(a):
 
 
 class Exp(Function):
+    """e^a, elementwise."""
     __slots__ = ()
 
     def forward(self, a):
@@ -187,6 +193,7 @@ def constant(number, dtype):
 
 
 class Relu(Function):
+    """max(a, 0), elementwise: negative numbers become 0."""
     __slots__ = ()
 
     def forward(self, a):
@@ -198,6 +205,7 @@ def relu(a):
 
 
 class Tanh(Function):
+    """tanh a = (e^a - e^-a) / (e^a + e^-a), elementwise: every number squashed into (-1, 1)."""
     __slots__ = ()
 
     def forward(self, a):
@@ -209,6 +217,7 @@ def tanh(a):
 
 
 class Sqrt(Function):
+    """√a, elementwise (for a ≥ 0)."""
     __slots__ = ()
 
     def forward(self, a):
@@ -220,6 +229,7 @@ def sqrt(a):
 
 
 class Abs(Function):
+    """|a|, elementwise."""
     __slots__ = ()
 
     def forward(self, a):
@@ -231,6 +241,7 @@ def absolute(a):
 
 
 class Sigmoid(Function):
+    """σ(a) = 1 / (1 + e^-a), elementwise: every number squashed into (0, 1)."""
     __slots__ = ()
 
     def forward(self, a):
@@ -263,6 +274,7 @@ def add_scalar(a, scalar):
 
 
 class MulScalar(ScalarFunction):
+    """a * s, with s the number self.scalar."""
     __slots__ = ()
 
     def forward(self, a):
@@ -274,6 +286,7 @@ def mul_scalar(a, scalar):
 
 
 class DivScalar(ScalarFunction):
+    """a / s, with s the number self.scalar."""
     __slots__ = ()
 
     def forward(self, a):
@@ -285,6 +298,7 @@ def divide_scalar(a, scalar):
 
 
 class PowerScalar(ScalarFunction):
+    """a^s, with s the number self.scalar as the exponent."""
     __slots__ = ()
 
     def forward(self, a):
@@ -296,6 +310,7 @@ def power_scalar(a, scalar):
 
 
 class Reshape(Function):
+    """The same numbers read into another shape, row by row: a.reshape(shape)."""
     __slots__ = ("shape",)
 
     def __init__(self, shape):
@@ -310,6 +325,7 @@ def reshape(a, shape):
 
 
 class Transpose(Function):
+    """Axes reordered: the last two swapped (axes=None), or axis i of the result is axis axes[i] of a."""
     __slots__ = ("axes",)
 
     def __init__(self, axes=None):
@@ -326,6 +342,7 @@ def transpose(a, axes=None):
 
 
 class BroadcastTo(Function):
+    """a stretched to `shape` by NumPy's rules: missing axes added in front, axes of size 1 repeated."""
     __slots__ = ("shape",)
 
     def __init__(self, shape):
@@ -346,6 +363,7 @@ def broadcast_to(a, shape):
 
 
 class Summation(Function):
+    """Σ a over `axes` (all of them when None): the summed axes leave the shape."""
     __slots__ = ("axes",)
 
     def __init__(self, axes=None):
@@ -360,6 +378,7 @@ def summation(a, axes=None):
 
 
 class MatMul(Function):
+    """C = A @ B, C_ij = Σ_k A_ik B_kj, for every matrix of the (broadcast) batch axes."""
     __slots__ = ()
 
     def forward(self, a, b):

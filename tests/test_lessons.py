@@ -57,3 +57,20 @@ def test_every_numbered_heading_starts_with_its_chapters_number(path):
     wrong = [line for line in text.splitlines()
              if NUMBERED_HEADING.match(line) and int(NUMBERED_HEADING.match(line).group(1)) != chapter]
     assert wrong == [], f"headings numbered for another chapter than {chapter}: {wrong}"
+
+
+def operation_classes():
+    import babygrad
+    from babygrad.ops import Function
+    return [cls for cls in vars(babygrad.ops).values()
+            if isinstance(cls, type) and issubclass(cls, Function) and cls.__module__ == "babygrad.ops"
+            and cls not in (Function,) and "forward" in vars(cls)]
+
+
+@pytest.mark.parametrize("cls", operation_classes(), ids=lambda cls: cls.__name__)
+def test_every_operation_and_its_backward_rule_carry_their_maths_in_one_line(cls):
+    backward = vars(cls).get("backward")
+    docs = {"class": vars(cls).get("__doc__"), "backward": backward and backward.__doc__}
+    missing = [where for where, doc in docs.items() if not doc or "\n" in doc.strip()]
+    assert missing == [], f"{cls.__name__}: no one-line docstring on its {' and '.join(missing)}"
+    assert "∂" in docs["backward"] or "gradient" in docs["backward"], docs["backward"]
