@@ -42,12 +42,17 @@ class Tensor:
         self._inputs = ()
 
 
+import builtins
+
+
 def extend(cls):
     """Decorator: add the function (or property) below it to `cls`, under the function's own name."""
     def attach(member):
         function = member.fget if isinstance(member, property) else member
         setattr(cls, function.__name__, member)
-        return member
+        # What a decorator returns is what the name gets in the module: give back what the name meant before (the
+        # module's own function `exp`, Python's `sum`), so adding the method `exp` to `cls` leaves them alone.
+        return function.__globals__.get(function.__name__, getattr(builtins, function.__name__, member))
     return attach
 
 

@@ -5,9 +5,14 @@ belongs to the library with a first line `#| export`. Exporting writes those cel
 `babygrad/NAME.py`: the notebook stays the only place where the code is written.
 
 Run `python -m coursework.export NOTEBOOK... [--package DIR]` from a terminal, or call `export_notebook` from a cell.
+From a cell of a notebook that loaded `coursework.live`, it writes each export cell as the kernel last ran it, so
+what the student ran is what the package gets, saved or not.
 """
 import argparse
+import ast
 import json
+import sys
+from dataclasses import dataclass, field
 from pathlib import Path
 
 EXPORT = "#| export"
@@ -38,6 +43,35 @@ def exported_code(source):
     return "\n".join(kept).strip("\n")
 
 
+def defined_names(source):
+    """The names a cell binds at its top level: functions, classes and assigned variables."""
+    return [name for name, _ in top_level_definitions(source)]
+
+
+def added_names(source):
+    """What a cell adds, as a reader names it: `Tensor.exp` for a method added with `@extend(Tensor)`."""
+    return [f"{owner}.{name}" if owner else name for name, owner in top_level_definitions(source)]
+
+
+def top_level_definitions(source):
+    """(name, class it extends or None) for each name a cell binds at its top level."""
+    try:
+        tree = ast.parse(source)
+    except SyntaxError:
+        return []
+    found = []
+    for statement in tree.body:
+        if isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            extends = [decorator.args[0] for decorator in statement.decorator_list
+                       if isinstance(decorator, ast.Call) and getattr(decorator.func, "id", None) == "extend"
+                       and decorator.args]
+            found.append((statement.name, ast.unparse(extends[0]) if extends else None))
+        elif isinstance(statement, (ast.Assign, ast.AnnAssign)):
+            targets = statement.targets if isinstance(statement, ast.Assign) else [statement.target]
+            found.extend((target.id, None) for target in targets if isinstance(target, ast.Name))
+    return found
+
+
 def read_cells(notebook_path):
     """The cells of a notebook, each with its source as one string."""
     path = Path(notebook_path)
@@ -52,19 +86,48 @@ def read_cells(notebook_path):
     return cells
 
 
+def export_cells(cells):
+    """The cells that go into the module, in order."""
+    return [cell for cell in cells if cell["cell_type"] == "code" and cell_directive(cell["source"]) == EXPORT]
+
+
+def module_text(cells, origin):
+    header = f"# Generated from {origin} by coursework.export. Edit the notebook, not this file.\n"
+    return header + "\n\n\n".join(exported_code(cell["source"]) for cell in export_cells(cells)) + "\n"
+
+
 def module_source(notebook_path, origin):
     """The module's name and text; `origin` is how the header names the notebook."""
     cells = read_cells(notebook_path)
-    exported = [exported_code(cell["source"]) for cell in cells
-                if cell["cell_type"] == "code" and cell_directive(cell["source"]) == EXPORT]
-    header = f"# Generated from {origin} by coursework.export. Edit the notebook, not this file.\n"
-    return module_name(cells), header + "\n\n\n".join(exported) + "\n"
+    return module_name(cells), module_text(cells, origin)
+
+
+@dataclass
+class Exported:
+    """What an export wrote. In a notebook it shows as a sentence naming the module and what it defines."""
+    path: Path
+    module: str
+    names: list
+    as_run: bool = False  # written from the cells as the kernel ran them, rather than from the saved file
+    not_run: list = field(default_factory=list)  # export cells the kernel has not run: written as last saved
+
+    def __str__(self):
+        source = "the export cells as this kernel ran them" if self.as_run else "the saved notebook"
+        lines = [f"Exported {self.module} to {self.path}, from {source}.",
+                 f"It defines: {', '.join(self.names) or 'nothing yet'}."]
+        if self.not_run:
+            lines.append("Not run in this kernel, so exported as last saved: " + "; ".join(self.not_run) + ".")
+        return "\n".join(lines)
+
+    __repr__ = __str__
 
 
 def export_notebook(notebook_path, package_dir=None):
     """Write the notebook's module into `package_dir` (the `babygrad` folder next to the chapter's folder by default).
 
-    Returns the module's path, or None when there is no package folder there (as when a grader runs the notebook).
+    In a kernel where `coursework.live` follows this notebook's module, each export cell is written as the kernel
+    last ran it, saved or not. Returns an `Exported`, or None when there is no package folder there (as when a
+    grader runs the notebook).
     """
     notebook_path = Path(notebook_path).resolve()
     if package_dir is None:
@@ -77,10 +140,17 @@ def export_notebook(notebook_path, package_dir=None):
         origin = notebook_path.relative_to(package_dir.resolve().parent).as_posix()
     except ValueError:
         origin = notebook_path.name
-    name, text = module_source(notebook_path, origin)
+    cells = read_cells(notebook_path)
+    name = module_name(cells)
+    live = sys.modules.get("coursework.live")  # loaded by the notebook's first cell, if this is a notebook's kernel
+    binding = live.binding_for(name) if live else None
+    not_run = []
+    if binding:
+        cells, not_run = binding.as_run(cells)
     target = package_dir / f"{name}.py"
-    target.write_text(text, encoding="utf-8")
-    return target
+    target.write_text(module_text(cells, origin), encoding="utf-8")
+    names = [added for cell in export_cells(cells) for added in added_names(cell["source"])]
+    return Exported(target, f"babygrad.{name}", list(dict.fromkeys(names)), bool(binding), not_run)
 
 
 def main(argv=None):
@@ -89,9 +159,9 @@ def main(argv=None):
     parser.add_argument("--package", type=Path, help="the babygrad folder to write to")
     arguments = parser.parse_args(argv)
     for notebook in arguments.notebooks:
-        target = export_notebook(notebook, arguments.package)
-        if target:
-            print(f"{notebook} -> {target}")
+        exported = export_notebook(notebook, arguments.package)
+        if exported:
+            print(exported)
 
 
 if __name__ == "__main__":

@@ -1,6 +1,8 @@
 """Export: a chapter notebook's `#| export` cells become a babygrad module, and take effect the moment they run."""
 import pytest
+from jupyter_client.manager import start_new_kernel
 
+from autograder.kit import make_kit
 from coursework.export import export_notebook, module_source
 from tests.notebooks import notebook, run, save
 
@@ -18,10 +20,11 @@ def test_export_writes_the_export_cells_in_order_without_solution_markers(tmp_pa
     (tmp_path / "babygrad").mkdir()
     (tmp_path / "babygrad" / "__init__.py").write_text("")
 
-    target = export_notebook(path)
+    exported = export_notebook(path)
 
-    assert target == tmp_path / "babygrad" / "things.py"
-    assert target.read_text() == (
+    assert exported.path == tmp_path / "babygrad" / "things.py"
+    assert exported.names == ["area"] and not exported.as_run
+    assert exported.path.read_text() == (
         "# Generated from chapter/things.ipynb by coursework.export. Edit the notebook, not this file.\n"
         "import math\n\n\n"
         "def area(r):\n    return math.pi * r * r\n")
@@ -82,3 +85,109 @@ def test_tensor_add_uses_the_students_add_as_soon_as_its_cell_runs(tmp_path):
     )
     (tmp_path / "chapter").mkdir()
     assert run(nb, tmp_path / "chapter")[-1] == "[2.] True\n"
+
+
+def run_as_jupyterlab(cells, folder):
+    """Run (cell id, source) pairs in a fresh kernel in `folder`, sending each cell's id as JupyterLab does.
+
+    Returns each cell's printed text and error text; the notebook file on disk is never written."""
+    manager, client = start_new_kernel(cwd=str(folder))
+    outputs = []
+    try:
+        for cell_id, source in cells:
+            content = dict(code=source, silent=False, store_history=True, user_expressions={}, allow_stdin=False,
+                           stop_on_error=True)
+            request = client.session.msg("execute_request", content, metadata={"cellId": cell_id})
+            client.shell_channel.send(request)
+            text = ""
+            while True:
+                message = client.get_iopub_msg(timeout=60)
+                if message["parent_header"].get("msg_id") != request["header"]["msg_id"]:
+                    continue
+                kind, body = message["msg_type"], message["content"]
+                if kind == "stream":
+                    text += body["text"]
+                elif kind in ("execute_result", "display_data"):
+                    text += body["data"].get("text/plain", "") + "\n"
+                elif kind == "error":
+                    text += f"{body['ename']}: {body['evalue']}\n"
+                elif kind == "status" and body["execution_state"] == "idle":
+                    break
+            outputs.append(text)
+    finally:
+        client.stop_channels()
+        manager.shutdown_kernel(now=True)
+    return outputs
+
+
+def package_beside(folder):
+    (folder / "babygrad").mkdir()
+    (folder / "babygrad" / "__init__.py").write_text("")
+    (folder / "chapter").mkdir()
+    return folder / "chapter"
+
+
+SAVED = ["#| default_exp things\nimport os, sys\nsys.path.insert(0, os.path.abspath('..'))\n%load_ext coursework.live",
+         "#| export\ndef area(r):\n    return 0  # the saved, unfinished version",
+         "#| export\nunit = 'm'",
+         "from coursework.export import export_notebook\nexport_notebook('things.ipynb')"]
+
+
+def saved_notebook(chapter):
+    nb = notebook(*SAVED)
+    for index, cell in enumerate(nb.cells):
+        cell.id = f"cell-{index}"
+    save(chapter / "things.ipynb", nb)
+
+
+def test_the_export_writes_what_the_kernel_ran_not_what_was_last_saved(tmp_path):
+    chapter = package_beside(tmp_path)
+    saved_notebook(chapter)
+    edited = "#| export\ndef area(r):\n    return 3 * r * r  # edited, never saved"
+    added = "#| export\ndef volume(r):\n    return 4 * r ** 3  # a new cell, never saved"
+    outputs = run_as_jupyterlab([("cell-0", SAVED[0]), ("cell-1", edited), ("new-cell", added), ("cell-2", SAVED[2]),
+                                 ("cell-3", SAVED[3])], chapter)
+
+    module = (tmp_path / "babygrad" / "things.py").read_text()
+    assert "return 3 * r * r  # edited, never saved" in module and "the saved, unfinished version" not in module
+    assert module.index("def area") < module.index("def volume") < module.index("unit = 'm'")
+    assert "Exported babygrad.things to" in outputs[-1]
+    assert "as this kernel ran them" in outputs[-1] and "area, volume, unit" in outputs[-1]
+
+
+def test_an_export_cell_the_kernel_has_not_run_is_written_as_saved_and_named(tmp_path):
+    chapter = package_beside(tmp_path)
+    saved_notebook(chapter)
+    outputs = run_as_jupyterlab([("cell-0", SAVED[0]), ("cell-1", SAVED[1]), ("cell-3", SAVED[3])], chapter)
+    assert "unit = 'm'" in (tmp_path / "babygrad" / "things.py").read_text()
+    assert "Not run in this kernel, so exported as last saved: unit" in outputs[-1]
+
+
+def test_without_cell_ids_an_edited_cell_is_recognised_by_the_names_it_defines(tmp_path):
+    """Front ends that send no cell id (the classic notebook, nbclient): the edited `area` replaces the saved one."""
+    chapter = package_beside(tmp_path)
+    saved_notebook(chapter)
+    edited = "#| export\ndef area(r):\n    return 3 * r * r"
+    export = "from coursework.export import export_notebook\nprint(export_notebook('things.ipynb'))"
+    outputs = run(notebook(SAVED[0], edited, SAVED[2], export), chapter)
+    assert "return 3 * r * r" in (tmp_path / "babygrad" / "things.py").read_text()
+    assert "as this kernel ran them" in outputs[-1]
+
+
+def test_reloading_the_extension_keeps_one_hook(tmp_path):
+    chapter = package_beside(tmp_path)
+    count = ("import coursework.live\nhooks = get_ipython().events.callbacks['post_run_cell']\n"
+             "print(sum(getattr(hook, '__func__', None) is coursework.live.LiveExport.after_cell for hook in hooks))")
+    outputs = run(notebook(SAVED[0], "%reload_ext coursework.live", "%reload_ext coursework.live", SAVED[0], count),
+                  chapter)
+    assert outputs[-1] == "1\n"
+
+
+def test_a_chapter_whose_earlier_chapter_was_never_exported_says_which_to_finish_first(tmp_path):
+    kit = make_kit(tmp_path / "kit")
+    setup = next(cell.source for cell in __import__("nbformat").read(kit / "02_operations" / "operations.ipynb", 4).cells
+                 if cell.cell_type == "code")
+    [output] = run(notebook(setup), kit / "02_operations", allow_errors=True)
+    assert "Chapter 01 is missing from your babygrad package: as_array, Tensor.__init__" in output
+    assert "Finish chapter 01 (01_tensor/tensor.ipynb) and run its export cell" in output
+    assert "NotImplementedError" in output

@@ -61,3 +61,16 @@ def test_item_detach_numpy():
     assert constant.requires_grad is False and np.shares_memory(constant.data, tensor.data)
     with pytest.raises(ValueError, match=r"\(3,\)"):
         Tensor([1, 2, 3]).item()
+
+
+def test_adding_a_method_leaves_the_modules_function_of_the_same_name_alone():
+    import builtins
+    import inspect
+
+    import babygrad.ops
+    for name in ("exp", "log", "relu", "sigmoid", "tanh", "sqrt", "reshape", "transpose", "broadcast_to", "matmul"):
+        function = getattr(babygrad.ops, name)
+        assert function is not getattr(Tensor, name), f"babygrad.ops.{name} is the Tensor method"
+        assert list(inspect.signature(function).parameters)[0] == "a", f"babygrad.ops.{name}"
+    assert babygrad.ops.sum is builtins.sum and babygrad.ops.abs is builtins.abs
+    assert babygrad.ops.exp(Tensor([0.0])).data.tolist() == Tensor([0.0]).exp().data.tolist() == [1.0]
