@@ -125,6 +125,26 @@ class Drawing(graphviz.Digraph):
         path.write_bytes(data.encode("utf-8") if isinstance(data, str) else data)
         return path
 
+    def render(self, filename=None, directory=None, view=False, cleanup=False, format=None, renderer=None,
+               formatter=None, neato_no_op=None, quiet=False, quiet_view=False, *, outfile=None, engine=None,
+               raise_if_result_exists=False, overwrite_source=False):
+        """Save the DOT source and the picture beside it, as `graphviz.Digraph.render` does, but laid out by the
+        program `find_engine` finds; returns the picture's path. `renderer` and `formatter` go to `-T` as in dot."""
+        if outfile is not None and filename is None:
+            filename = Path(outfile).with_suffix(".gv")
+        format = format or (Path(outfile).suffix.lstrip(".") if outfile is not None else None) or self.format or "svg"
+        source = Path(self.save(filename, directory))
+        picture = Path(outfile) if outfile is not None else source.with_name(f"{source.name}.{format}")
+        if raise_if_result_exists and picture.exists():
+            raise FileExistsError(f"{picture} exists already (raise_if_result_exists=True)")
+        data = run_engine(self.source, ":".join(part for part in (format, renderer, formatter) if part))
+        picture.write_bytes(data.encode("utf-8") if isinstance(data, str) else data)
+        if cleanup:
+            source.unlink()
+        if view:
+            self._view(picture, format=format, quiet=quiet_view)
+        return str(picture)
+
     def _repr_mimebundle_(self, include=None, exclude=None, **kwargs):
         try:
             return super()._repr_mimebundle_(include, exclude, **kwargs)

@@ -241,6 +241,25 @@ def test_drawing_saves_svg_and_png_files_with_each_engine(engine, tmp_path):
     assert drawing.save_as(tmp_path / "g.png").read_bytes()[:4] == b"\x89PNG"
 
 
+def test_render_writes_the_source_and_the_picture_with_each_engine(engine, tmp_path):
+    *_, loss = small_graph()
+    picture = draw(loss).render(tmp_path / "graph", format="svg")
+    assert picture == str(tmp_path / "graph.svg")
+    assert "<svg" in Path(picture).read_text() and "digraph" in (tmp_path / "graph").read_text()
+    png = draw(loss).render(outfile=tmp_path / "graph.png", cleanup=True)
+    assert Path(png).read_bytes()[:4] == b"\x89PNG" and not (tmp_path / "graph.gv").exists()
+
+
+def test_render_works_when_graphviz_pure_is_the_only_layout_program(monkeypatch, tmp_path):
+    if not ENGINES["graphviz-pure"]:
+        pytest.skip("graphviz-pure is not installed")
+    monkeypatch.delenv("BABYGRAD_DOT", raising=False)
+    monkeypatch.setenv("PATH", str(tmp_path))                    # no `dot` anywhere
+    monkeypatch.setattr(viz, "_script_dirs", lambda: [Path(ENGINES["graphviz-pure"]).parent])
+    *_, loss = small_graph()
+    assert "<svg" in Path(draw(loss).render(tmp_path / "graph", format="svg")).read_text()
+
+
 @pytest.mark.parametrize("graph", ["chain", "running_sum"])
 def test_two_thousand_node_graph_draws_and_renders_within_three_seconds(engine, graph):
     root = chain(2000) if graph == "chain" else running_sum(500)      # 2,000 and 1,999 tensors
