@@ -53,6 +53,14 @@ def added_names(source):
     return [f"{owner}.{name}" if owner else name for name, owner in top_level_definitions(source)]
 
 
+def extended_class(definition):
+    """The class named in a definition's `@extend(CLASS)` decorator, or None."""
+    for decorator in definition.decorator_list:
+        if isinstance(decorator, ast.Call) and getattr(decorator.func, "id", None) == "extend" and decorator.args:
+            return ast.unparse(decorator.args[0])
+    return None
+
+
 def top_level_definitions(source):
     """(name, class it extends or None) for each name a cell binds at its top level."""
     try:
@@ -62,10 +70,7 @@ def top_level_definitions(source):
     found = []
     for statement in tree.body:
         if isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
-            extends = [decorator.args[0] for decorator in statement.decorator_list
-                       if isinstance(decorator, ast.Call) and getattr(decorator.func, "id", None) == "extend"
-                       and decorator.args]
-            found.append((statement.name, ast.unparse(extends[0]) if extends else None))
+            found.append((statement.name, extended_class(statement)))
         elif isinstance(statement, (ast.Assign, ast.AnnAssign)):
             targets = statement.targets if isinstance(statement, ast.Assign) else [statement.target]
             found.extend((target.id, None) for target in targets if isinstance(target, ast.Name))

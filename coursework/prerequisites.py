@@ -10,8 +10,10 @@ import re
 import sys
 from pathlib import Path
 
+from coursework.export import extended_class
+
 # The first line that coursework.export writes: "# Generated from [source/]01_tensor/tensor.ipynb by ...".
-HEADER = re.compile(r"# Generated from (?:.*/)?(\d+)_[^/]+/(\S+\.ipynb)")
+HEADER = re.compile(r"# Generated from (?:.*/)?(\d+)_[^/]+/\S+\.ipynb ")
 
 
 def chapter_of(module_path):
@@ -45,9 +47,8 @@ def stubs(module_path):
     found = []
     for statement in tree.body:
         if isinstance(statement, ast.FunctionDef) and is_stub(statement):
-            owners = [ast.unparse(decorator.args[0]) for decorator in statement.decorator_list
-                      if isinstance(decorator, ast.Call) and getattr(decorator.func, "id", None) == "extend"]
-            found.append(f"{owners[0]}.{statement.name}" if owners else statement.name)
+            owner = extended_class(statement)
+            found.append(f"{owner}.{statement.name}" if owner else statement.name)
         elif isinstance(statement, ast.ClassDef):
             found.extend(f"{statement.name}.{method.name}" for method in statement.body
                          if isinstance(method, ast.FunctionDef) and is_stub(method))

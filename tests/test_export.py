@@ -191,3 +191,13 @@ def test_a_chapter_whose_earlier_chapter_was_never_exported_says_which_to_finish
     assert "Chapter 01 is missing from your babygrad package: as_array, Tensor.__init__" in output
     assert "Finish chapter 01 (01_tensor/tensor.ipynb) and run its export cell" in output
     assert "NotImplementedError" in output
+
+
+def test_only_nbgraders_bare_placeholder_counts_as_unfinished(tmp_path):
+    """The reference `Function.forward` raises NotImplementedError with a message on purpose: that is finished."""
+    from coursework.prerequisites import stubs
+    module = tmp_path / "ops.py"
+    module.write_text("class Function:\n    def forward(self):\n        raise NotImplementedError('no forward yet')\n\n"
+                      "    def __call__(self):\n        # YOUR CODE HERE\n        raise NotImplementedError()\n\n\n"
+                      "@extend(Tensor)\ndef exp(self):\n    raise NotImplementedError\n")
+    assert stubs(module) == ["Function.__call__", "Tensor.exp"]
