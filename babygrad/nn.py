@@ -61,6 +61,9 @@ class Linear(Module):
     """y = x @ weight.T + bias, with PyTorch's layout and initialisation: uniform in +-1/sqrt(in_features)."""
 
     def __init__(self, in_features, out_features, bias=True, dtype=np.float32, rng=None):
+        if not all(isinstance(n, (int, np.integer)) and n >= 1 for n in (in_features, out_features)):
+            raise ValueError(f"Linear needs whole numbers of features, at least 1; got in_features={in_features!r}, "
+                             f"out_features={out_features!r}")
         self.in_features, self.out_features = in_features, out_features
         rng = np.random.default_rng() if rng is None else rng
         k = 1 / np.sqrt(in_features)

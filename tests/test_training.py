@@ -168,3 +168,8 @@ def test_the_classroom_notebook_trains_and_shows_its_curves_and_mistakes():
     graph = [output for cell in nb.cells if cell.get("id") == "graph" for output in cell.outputs
              if "image/svg+xml" in output.get("data", {})]
     assert graph and "MatMul" in graph[0]["data"]["image/svg+xml"]
+
+
+def test_a_linear_layer_of_no_features_is_an_error_naming_both_sizes():
+    with pytest.raises(ValueError, match="in_features=0, out_features=3"):
+        nn.Linear(0, 3)
