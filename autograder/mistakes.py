@@ -30,6 +30,7 @@ def m(chapter, cell, find, replace, description, *costs):
 
 
 T, O, G, B = "01_tensor", "02_operations", "03_gradients", "04_backprop"
+N = "05_training"
 
 CATALOGUE = [
     # Chapter 1: the Tensor.
@@ -171,6 +172,43 @@ CATALOGUE = [
       "test_backward_paths", "test_backward_explicit_grad", "test_backward_fresh", "test_create_graph"),
 ]
 
+# Chapter 5: modules, the loss, optimisers, data and checkpoints.
+CATALOGUE += [
+    m(N, "module", "if isinstance(value, Parameter) and id(value) not in seen:", "if isinstance(value, Parameter):",
+      "lists a parameter shared by two layers twice, so the optimiser updates it twice"),
+    m(N, "module", "            child.train(mode)\n", "            pass\n",
+      "eval() leaves the layers inside in training mode"),
+    m(N, "linear", "k = 1 / np.sqrt(in_features)", "k = 1 / in_features",
+      "initialises within +-1/in_features: too small, the signal fades layer after layer"),
+    m(N, "linear", "return y + self.bias if self.bias is not None else y", "return y + self.bias",
+      "adds the bias even when bias=False left it out"),
+    m(N, "sequential", "self.layers = list(modules)", "self.layers = list(reversed(modules))",
+      "applies the layers in reverse order"),
+    m(N, "log_softmax", "x - x.logsumexp(axis, keepdims=True)", "x - x.exp().sum(axis, keepdims=True).log()",
+      "computes log(sum(exp(x))) as written, which overflows for large logits"),
+    m(N, "cross_entropy", "return picked.sum() * (-1.0 / n)", "return picked.sum() * -1.0",
+      "sums the loss over the batch instead of averaging it"),
+    m(N, "cross_entropy", "log_softmax(logits, axis=1)", "log_softmax(logits, axis=0)",
+      "takes the softmax over the batch instead of over the classes"),
+    m(N, "state_dict", "parameter.data.copy() for name", "parameter.data for name",
+      "state_dict shares the parameters' arrays, so later training changes the snapshot"),
+    m(N, "sgd", "self.momentum * velocity + step  # a new array: grads are shared",
+      "np.add(np.multiply(velocity, self.momentum, out=velocity), step, out=velocity)",
+      "updates the velocity in place, and the first velocity is the gradient itself, which another tensor shares"),
+    m(N, "sgd", "parameter.data -= self.lr * step", "parameter.data -= self.lr * parameter.grad.data",
+      "steps by the gradient and ignores the velocity"),
+    m(N, "adam", "m_hat = self.m[index] / (1 - beta1 ** self.t)", "m_hat = self.m[index]",
+      "leaves out the bias correction of the mean"),
+    m(N, "adam", "(np.sqrt(v_hat) + self.eps)", "np.sqrt(v_hat + self.eps)", "adds eps under the square root"),
+    m(N, "data_loader", "self.rng.permutation(n)", "np.random.permutation(n)",
+      "shuffles with NumPy's global generator, so the seed changes nothing"),
+    m(N, "data_loader", "-(-n // self.batch_size)", "n // self.batch_size",
+      "len() leaves out the last, smaller batch"),
+    m(N, "save_load", 'with open(path, "wb") as file:\n        np.savez(file, **arrays)', "np.savez(path, **arrays)",
+      "lets np.savez add .npz to a name without it, so the file is not where the caller said"),
+    m(N, "save_load", "allow_pickle=False", "allow_pickle=True", "loads pickled objects, which can run any code"),
+]
+
 # What the demo's `buggy` student gets wrong: a little in every chapter.
 DEMO = [mistake for mistake in CATALOGUE if (mistake.chapter, mistake.description) in {
     (T, "lists become float64 instead of float32"),
@@ -180,4 +218,7 @@ DEMO = [mistake for mistake in CATALOGUE if (mistake.chapter, mistake.descriptio
     (G, "broadcasts the gradient without restoring the summed axes"),
     (G, "multiplies in the wrong order for a's gradient"),
     (B, "overwrites a gradient in the ledger instead of adding to it"),
+    (N, "sums the loss over the batch instead of averaging it"),
+    (N, "updates the velocity in place, and the first velocity is the gradient itself, which another tensor shares"),
+    (N, "lets np.savez add .npz to a name without it, so the file is not where the caller said"),
 }]

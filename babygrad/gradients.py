@@ -154,10 +154,28 @@ def backward(self, out_grad, node):
     return unbroadcast(out_grad, node._inputs[0].shape)
 
 
+def vector_matmul_backward(out_grad, a, b):
+    """MatMul's gradients when `a` or `b` is 1-D: as for matrices of one row (a) or one column (b)."""
+    a_matrix = reshape(a, (1,) + a.shape) if a.ndim == 1 else a
+    b_matrix = reshape(b, b.shape + (1,)) if b.ndim == 1 else b
+    if b.ndim == 1:
+        out_grad = reshape(out_grad, out_grad.shape + (1,))
+    if a.ndim == 1:
+        out_grad = reshape(out_grad, out_grad.shape[:-1] + (1,) + out_grad.shape[-1:])
+    grad_a = grad_b = None
+    if a.requires_grad:
+        grad_a = reshape(unbroadcast(matmul(out_grad, transpose(b_matrix)), a_matrix.shape), a.shape)
+    if b.requires_grad:
+        grad_b = reshape(unbroadcast(matmul(transpose(a_matrix), out_grad), b_matrix.shape), b.shape)
+    return grad_a, grad_b
+
+
 @extend(MatMul)
 def backward(self, out_grad, node):
     """C = A @ B: ∂L/∂A = out_grad @ Bᵀ, ∂L/∂B = Aᵀ @ out_grad (summed over broadcast batch axes)."""
     a, b = node._inputs
+    if a.ndim == 1 or b.ndim == 1:  # a vector operand: the given rule above
+        return vector_matmul_backward(out_grad, a, b)
     # A matmul is the costliest operation: skip the gradient of an input that needs none, such as the data x in
     # x @ w (unbroadcast passes None on).
     grad_a = matmul(out_grad, transpose(b)) if a.requires_grad else None
@@ -187,3 +205,12 @@ def backward(self, out_grad, node):
 def backward(self, out_grad, node):
     """c = a^s: ∂c/∂a = s·a^(s-1) (the power rule)."""
     return mul(out_grad, mul_scalar(power_scalar(node._inputs[0], self.scalar - 1), self.scalar))
+
+
+from babygrad.ops import LogSumExp, kept_shape  # noqa: E402 (Chapter 5's operation, after the others)
+
+
+@extend(LogSumExp)
+def backward(self, out_grad, node):
+    shape = kept_shape(node._inputs[0].shape, self.axes)  # the summed axes back, with size 1, to broadcast
+    return mul(reshape(out_grad, shape), exp(sub(node._inputs[0], reshape(node, shape))))

@@ -493,7 +493,9 @@ def matmul(self, other):
 
 
 @extend(Tensor)
-def sum(self, axes=None):
+def sum(self, axes=None, keepdims=False):
+    if keepdims:  # NumPy's keepdims: sum, then put the summed axes back with size 1
+        return self.sum(axes).reshape(kept_shape(self.shape, axes))
     return Summation(axes)(self)
 
 
@@ -503,7 +505,9 @@ def broadcast_to(self, shape):
 
 
 @extend(Tensor)
-def reshape(self, shape):
+def reshape(self, *shape):
+    if len(shape) == 1 and isinstance(shape[0], (tuple, list)):  # t.reshape((2, 3)) as well as t.reshape(2, 3)
+        shape = shape[0]
     return Reshape(shape)(self)
 
 
@@ -550,3 +554,45 @@ def abs(self):
 @extend(Tensor)
 def __abs__(self):
     return Abs()(self)
+
+
+def kept_shape(shape, axes):
+    """`shape` with the `axes` (None: every axis) set to 1: the shape of a sum with keepdims=True."""
+    if axes is None:
+        return (1,) * len(shape)
+    axes = [axis % len(shape) for axis in (axes if isinstance(axes, (list, tuple)) else (axes,))]
+    return tuple(1 if axis in axes else size for axis, size in enumerate(shape))
+
+
+class LogSumExp(Function):
+    """log(sum(exp(a))) along `axes`, without overflow: the largest number is taken out first."""
+    __slots__ = ("axes", "keepdims")
+
+    def __init__(self, axes=None, keepdims=False):
+        self.axes = tuple(axes) if isinstance(axes, (list, tuple)) else axes
+        self.keepdims = keepdims
+
+    def forward(self, a):
+        largest = a.max(axis=self.axes, keepdims=True)
+        out = np.log(np.exp(a - largest).sum(axis=self.axes, keepdims=True)) + largest
+        return out if self.keepdims else out.squeeze(axis=self.axes)
+
+
+def logsumexp(a, axes=None, keepdims=False):
+    return LogSumExp(axes, keepdims)(a)
+
+
+@extend(Tensor)
+def logsumexp(self, axes=None, keepdims=False):
+    return LogSumExp(axes, keepdims)(self)
+
+
+@extend(Tensor)
+@property
+def T(self):
+    return Transpose(tuple(reversed(range(self.ndim))))(self)
+
+
+@extend(Tensor)
+def __rpow__(self, other):
+    return Pow()(as_tensor(other, self), self)

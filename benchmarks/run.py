@@ -1,12 +1,17 @@
 """babygrad's speed against hand-written NumPy (the floor) and PyTorch CPU, as ratios, in one run.
 
     python benchmarks/run.py            # everything, with a table of ratios, targets and PASS/MISS
-    python benchmarks/run.py ops mlp    # only some cases: ops, mlp, chain, large
+    python benchmarks/run.py ops mlp    # only some cases: ops, mlp, train, chain, large
+
+It exits with status 1 when a ratio misses its target, 2 for an unknown case.
 
 Cases:
   ops    per-op overhead: a chain of 2,000 small ops (8x8 float32), forward and backward, time per op
   mlp    one epoch of an MLP 64-128-10 (ReLU, softmax cross-entropy from core ops, plain SGD) on
          scikit-learn's digits in batches of 64
+  train  training with the public API (nn.Sequential of Linear, ReLU, Linear; CrossEntropyLoss; SGD with
+         momentum; batches of 32): the time of an epoch in steady state, epoch after epoch of one training run
+         with the garbage collector on, against the same network, weights and batches in PyTorch
   chain  backward through a 1,000,000-op chain (x * 1.0001 + 0.5, over and over): time, and peak memory against
          the forward graph's (growth of peak resident size, each engine in its own subprocess)
   large  a chain of 1024x1024 float32 matmuls, forward and backward, where BLAS does the work
@@ -19,6 +24,7 @@ in the same round, so smaller is better for babygrad.
 OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE, when set, slow down a current NumPy's OpenBLAS: this script re-executes
 itself without them (in the benchmark only; nothing else changes them).
 """
+import argparse
 import gc
 import json
 import os
@@ -277,6 +283,83 @@ def mlp_case(repeats=21):
     return results
 
 
+# ---------------------------------------------------------------------------------------------- training epochs
+TRAIN_BATCH = 32
+TRAIN_EPOCHS = 30
+WARMUP_EPOCHS = 3
+
+
+def epoch_batches(epochs):
+    """The shuffled batches of every epoch, as babygrad's DataLoader draws them from a seed: (source, [[(x, y)]])."""
+    from babygrad.data import DataLoader
+    x, onehot, source = digits()
+    loader = DataLoader((x, onehot.argmax(axis=1)), batch_size=TRAIN_BATCH, shuffle=True, seed=0)
+    return source, [list(loader) for _ in range(epochs)]
+
+
+def babygrad_trainer():
+    rng = np.random.default_rng(1)
+    model = babygrad.nn.Sequential(babygrad.nn.Linear(64, 128, rng=rng), babygrad.nn.ReLU(),
+                                   babygrad.nn.Linear(128, 10, rng=rng))
+    loss_fn = babygrad.nn.CrossEntropyLoss()
+    optimizer = babygrad.optim.SGD(model.parameters(), lr=0.05, momentum=0.9)
+
+    def epoch(batches):
+        for x, y in batches:
+            loss = loss_fn(model(Tensor(x, requires_grad=False)), y)
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+        return loss.item()
+    return model, epoch
+
+
+def torch_trainer(state):
+    """The same network as babygrad's, starting from its weights (`state`: its state_dict; the layouts agree)."""
+    model = torch.nn.Sequential(torch.nn.Linear(64, 128), torch.nn.ReLU(), torch.nn.Linear(128, 10))
+    model.load_state_dict({name.replace("layers.", ""): torch.from_numpy(array) for name, array in state.items()})
+    loss_fn = torch.nn.CrossEntropyLoss()
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.05, momentum=0.9)
+
+    def epoch(batches):
+        for x, y in batches:
+            loss = loss_fn(model(x), y)
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+        return loss.item()
+    return epoch
+
+
+def train_case():
+    """{engine: [seconds per epoch]} after the warm-up epochs, and each engine's loss after the last epoch."""
+    source, epochs = epoch_batches(WARMUP_EPOCHS + TRAIN_EPOCHS)
+    model, babygrad_epoch_of = babygrad_trainer()
+    engines = {"babygrad": (babygrad_epoch_of, epochs)}
+    if torch is not None:
+        torch_epochs = [[(torch.from_numpy(x), torch.from_numpy(y)) for x, y in batches] for batches in epochs]
+        engines["torch"] = (torch_trainer(model.state_dict()), torch_epochs)
+    results = {"source": source, "batches": len(epochs[0]), **{name: [] for name in engines}, "losses": {}}
+    names = list(engines)
+    # PyTorch runs on one thread here, as babygrad does: a batch of 32 gives its threads nothing to share, and on a
+    # busy machine a second thread that waits for a core made PyTorch's epoch 20 times slower, not faster.
+    threads = torch.get_num_threads() if torch is not None else None
+    if torch is not None:
+        torch.set_num_threads(1)
+    # One training run per engine, epoch after epoch, the engines taking turns (starting with the other one each
+    # round). The garbage collector stays on, as in a real run: its full collections belong to the cost.
+    for number in range(WARMUP_EPOCHS + TRAIN_EPOCHS):
+        for name in names[number % len(names):] + names[:number % len(names)]:
+            train_epoch, batches = engines[name]
+            start = time.perf_counter()
+            results["losses"][name] = train_epoch(batches[number])
+            if number >= WARMUP_EPOCHS:
+                results[name].append(time.perf_counter() - start)
+    if torch is not None:
+        torch.set_num_threads(threads)
+    return results
+
+
 # ---------------------------------------------------------------------------------------------- 1M-op chain
 CHAIN_LENGTH = 1_000_000
 
@@ -386,7 +469,11 @@ def verdict(value, target):
     return "PASS" if value <= target else "MISS"
 
 
+CASES = ("ops", "mlp", "train", "chain", "large")
+
+
 def main(cases):
+    """Run `cases`, print the table; the number of ratios that missed their target."""
     kernel, threads = blas_info()
     if torch is not None:
         torch.set_num_threads(threads)
@@ -414,6 +501,16 @@ def main(cases):
         if "torch" in r:
             rows.append(("MLP epoch", "vs torch", ratio(r["babygrad"], r["torch"]), 0.7))
         rows.append(("MLP epoch", "vs numpy", ratio(r["babygrad"], r["numpy"]), 2.5))
+    if "train" in cases:
+        r = train_case()
+        print(f"\ntraining epoch ({r['source']}, {r['batches']} batches of {TRAIN_BATCH}, SGD with momentum, "
+              f"{TRAIN_EPOCHS} epochs after {WARMUP_EPOCHS} of warm-up, PyTorch on one thread) (milliseconds):")
+        for name in ("babygrad", "torch"):
+            if name in r:
+                print(f"  {name:9} {statistics.median(r[name]) * 1e3:7.2f}   "
+                      f"loss after the last epoch {r['losses'][name]:.4f}")
+        if "torch" in r:
+            rows.append(("training epoch", "vs torch", ratio(r["babygrad"], r["torch"]), 0.7))
     if "chain" in cases:
         r = chain_case()
         print(f"\n{CHAIN_LENGTH:,}-op chain on 4 float32 numbers (seconds; MB of peak resident size growth):")
@@ -442,10 +539,22 @@ def main(cases):
     for case, measure, value, target in rows:
         mark = f"{'<= ' + format(target, 'g'):>7} {verdict(value, target)}" if target else f"{'':>7}"
         print(f"{case:22} {measure:15} {value:9.2f} {mark}")
+    return sum(1 for _, _, value, target in rows if target and verdict(value, target) == "MISS")
+
+
+def parse_arguments(argv):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], epilog="Cases: " + ", ".join(CASES))
+    parser.add_argument("cases", nargs="*", metavar="case", help="the cases to run (default: all of them)")
+    arguments = parser.parse_args(argv)
+    unknown = [case for case in arguments.cases if case not in CASES]
+    if unknown:
+        parser.error(f"unknown case {', '.join(map(repr, unknown))}; the cases are {', '.join(CASES)}")
+    return arguments.cases or list(CASES)
 
 
 if __name__ == "__main__":
     if sys.argv[1:2] == ["--chain-child"]:
         chain_child(sys.argv[2], int(sys.argv[3]))
     else:
-        main(sys.argv[1:] or ["ops", "mlp", "chain", "large"])
+        missed = main(parse_arguments(sys.argv[1:]))
+        sys.exit(1 if missed else 0)

@@ -20,7 +20,7 @@ from nbgrader.api import Gradebook
 from sqlalchemy.exc import SAWarning
 
 from autograder.classroom import answered, grade_id, read_notebook, solution_code
-from autograder.course import SOURCE, chapters, nbgrader, succeeded
+from autograder.course import RELEASE, SOURCE, chapter_notebooks, chapters, nbgrader, succeeded
 from autograder.grading.autograde import autograde
 from autograder.mistakes import CATALOGUE, DEMO
 
@@ -31,9 +31,12 @@ def student_of(index):
     return f"mistake{index:02d}"
 
 
-def notebook_paths(course, chapter):
-    release_path = next((course / "release" / chapter).glob("*.ipynb"))
-    return release_path, course / "source" / chapter / release_path.name
+def notebook_paths(course, mistake):
+    """(release, source) of the notebook of the mistake's chapter that holds its cell: a chapter may have several."""
+    for release_path in sorted((course / "release" / mistake.chapter).glob("*.ipynb")):
+        if mistake.cell in {grade_id(cell) for cell in read_notebook(release_path)["cells"]}:
+            return release_path, course / "source" / mistake.chapter / release_path.name
+    raise LookupError(f"no notebook of {mistake.chapter} has the cell {mistake.cell}")
 
 
 @pytest.fixture(scope="session")
@@ -63,7 +66,7 @@ def grade_losses(api, mistakes):
     losses = {}
     with Gradebook(api.coursedir.db_url, api.coursedir.course_id) as gradebook:
         for index, mistake in enumerate(mistakes):
-            release_path, _ = notebook_paths(Path(api.coursedir.root), mistake.chapter)
+            release_path, _ = notebook_paths(Path(api.coursedir.root), mistake)
             notebook = gradebook.find_submission_notebook(release_path.stem, mistake.chapter, student_of(index))
             losses[index] = {grade.cell.name: (grade.score, grade.max_score) for grade in notebook.grades
                              if (grade.score or 0) < grade.max_score}
@@ -78,7 +81,7 @@ def runs(course):
     started = time.perf_counter()
     students = []
     for index, mistake in enumerate(CATALOGUE):
-        release_path, source_path = notebook_paths(folder, mistake.chapter)
+        release_path, source_path = notebook_paths(folder, mistake)
         target = folder / "submitted" / student_of(index) / mistake.chapter / release_path.name
         target.parent.mkdir(parents=True)
         target.write_text(json.dumps(answered(release_path, source_path, [mistake]), indent=1) + "\n")
@@ -120,16 +123,17 @@ def failed_cells(nb):
 
 
 def visible_runs(folder, mistakes):
-    """{index in `mistakes`, or chapter for the reference: {grade cell whose visible tests failed: message}}.
+    """{index in `mistakes`, or "chapter/notebook" for the reference: {grade cell whose visible tests failed: message}}.
 
-    One kernel per chapter: every cell is run again for each mistake, so each definition and test starts over,
+    One kernel per notebook: every cell is run again for each mistake, so each definition and test starts over,
     and the kernel (and its imports), most of the time a run takes, is reused."""
     failures = {}
-    for chapter in sorted({mistake.chapter for mistake in mistakes}):
-        release_path, source_path = notebook_paths(folder, chapter)
-        runs = [(chapter, answered(release_path, source_path))] + [
-            (index, answered(release_path, source_path, [mistake]))
-            for index, mistake in enumerate(mistakes) if mistake.chapter == chapter]
+    notebooks = {}
+    for index, mistake in enumerate(mistakes):
+        notebooks.setdefault(notebook_paths(folder, mistake), []).append(index)
+    for (release_path, source_path), indices in sorted(notebooks.items()):
+        runs = [(reference_key(release_path), answered(release_path, source_path))] + [
+            (index, answered(release_path, source_path, [mistakes[index]])) for index in indices]
         client = NotebookClient(as_node(runs[0][1]), timeout=60, allow_errors=True,
                                 resources={"metadata": {"path": str(release_path.parent)}})
         with client.setup_kernel():
@@ -140,6 +144,10 @@ def visible_runs(folder, mistakes):
                         client.execute_cell(cell, number)
                 failures[key] = failed_cells(nb)
     return failures
+
+
+def reference_key(release_path):
+    return f"{release_path.parent.name}/{release_path.name}"
 
 
 def test_the_catalogue_has_forty_mistakes_mostly_in_chapters_2_to_4():
@@ -156,8 +164,8 @@ def test_the_demo_student_makes_a_catalogued_mistake_in_every_chapter():
 @pytest.mark.parametrize("mistake", CATALOGUE, ids=lambda mistake: mistake.name)
 def test_every_mistake_changes_the_solution_cell_it_names(mistake):
     """A find text that no longer matches (the solution was edited) would make a mistake that is no mistake."""
-    cells = {grade_id(cell): cell for cell in read_notebook(SOURCE / mistake.chapter / next(
-        (SOURCE / mistake.chapter).glob("*.ipynb")).name)["cells"]}
+    _, source_path = notebook_paths(SOURCE.parent, mistake)
+    cells = {grade_id(cell): cell for cell in read_notebook(source_path)["cells"]}
     code = solution_code(cells[mistake.cell])
     assert cells[mistake.cell]["metadata"]["nbgrader"]["solution"]
     assert mistake.find in code, f"update the find text of {mistake.name!r}"
@@ -167,8 +175,8 @@ def test_every_mistake_changes_the_solution_cell_it_names(mistake):
 
 
 def test_the_reference_passes_every_visible_test(visible_failures):
-    assert {chapter: visible_failures[chapter] for chapter in chapters(SOURCE)} == \
-           {chapter: {} for chapter in chapters(SOURCE)}
+    notebooks = {reference_key(path) for path in chapter_notebooks(RELEASE)}
+    assert {notebook: visible_failures[notebook] for notebook in notebooks} == {notebook: {} for notebook in notebooks}
 
 
 @pytest.mark.parametrize("index", range(len(CATALOGUE)), ids=lambda index: CATALOGUE[index].name)
