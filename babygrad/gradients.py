@@ -212,5 +212,6 @@ from babygrad.ops import LogSumExp, kept_shape  # noqa: E402 (Chapter 5's operat
 
 @extend(LogSumExp)
 def backward(self, out_grad, node):
+    """c = log Σ exp(a): ∂c/∂a = exp(a - c), the softmax of a."""
     shape = kept_shape(node._inputs[0].shape, self.axes)  # the summed axes back, with size 1, to broadcast
     return mul(reshape(out_grad, shape), exp(sub(node._inputs[0], reshape(node, shape))))
