@@ -1,4 +1,8 @@
-"""Checks for the chapter notebooks whose failure messages teach: what was expected, what came back, and a hint."""
+"""Checks for the chapter notebooks whose failure messages teach: what was expected, what came back, and a hint.
+
+Every check sets `__tracebackhide__`: IPython leaves such frames out of a traceback, so a failed check shows the
+student's test line and the message, not the insides of this module.
+"""
 import numpy as np
 
 
@@ -14,12 +18,24 @@ def explain(what, expected, got, hint):
 
 def check(condition, what, expected, got, hint=""):
     """Fail with a teaching message unless `condition` holds."""
+    __tracebackhide__ = True
     if not condition:
         raise AssertionError(explain(what, expected, got, hint))
 
 
+def check_equal(actual, expected, what, hint=""):
+    """`actual` equals `expected` exactly: a shape, a dtype, a name, or arrays with the same shape and numbers."""
+    __tracebackhide__ = True
+    if isinstance(actual, np.ndarray) or isinstance(expected, np.ndarray):
+        equal = np.shape(actual) == np.shape(expected) and np.array_equal(actual, expected)
+    else:
+        equal = actual == expected
+    check(bool(equal), what, expected, actual, hint)
+
+
 def check_close(actual, expected, what, hint="", rtol=1e-5, atol=1e-6):
     """`actual` has `expected`'s shape and, within tolerance, its values."""
+    __tracebackhide__ = True
     actual_numbers, expected_numbers = as_numbers(actual), as_numbers(expected)
     check(actual_numbers.shape == expected_numbers.shape, f"{what}: wrong shape",
           expected_numbers.shape, actual_numbers.shape, hint)
@@ -29,6 +45,7 @@ def check_close(actual, expected, what, hint="", rtol=1e-5, atol=1e-6):
 
 def check_raises(error_type, action, what, hint=""):
     """`action()` raises `error_type`; returns the error so its message can be checked too."""
+    __tracebackhide__ = True
     try:
         action()
     except error_type as error:
@@ -36,6 +53,11 @@ def check_raises(error_type, action, what, hint=""):
     except Exception as error:
         raise AssertionError(explain(what, error_type.__name__, f"{type(error).__name__}: {error}", hint)) from None
     raise AssertionError(explain(what, error_type.__name__, "no error", hint))
+
+
+def passed(test):
+    """One line at the end of a test cell: a cell that prints nothing leaves a student unsure it ran at all."""
+    print(f"✓ {test}: every check passed")
 
 
 def numeric_gradient(function, *arrays, epsilon=1e-6):
