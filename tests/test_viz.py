@@ -441,7 +441,7 @@ def test_fit_shrinks_a_picture_only_as_far_as_its_text_stays_legible():
 
 def test_a_picture_that_cannot_fit_legibly_scrolls_sideways_as_a_last_resort():
     x = Tensor(np.ones(3))
-    bundle = draw(x.exp(), names={"a_name_far_too_long_for_any_layout_" * 4: x})._repr_mimebundle_()
+    bundle = draw(x.exp(), names={"a_name_far_too_long_for_any_layout_" * 8: x})._repr_mimebundle_()
     assert "overflow-x:auto" in bundle["text/html"]
     assert viz.smallest_text(bundle["image/svg+xml"]) >= viz.MIN_TEXT - 0.01
 
