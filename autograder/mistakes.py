@@ -217,12 +217,23 @@ RECURSIVE = """    order = []
 LEDGER = """grads = {id(self): grad}  # the ledger: gradients waiting for their tensor's turn
     with set_grad_enabled(create_graph):  # record the gradients' own graph only when asked to
         for node in reversed(build_topo(self)):
-            out_grad = grads.pop(id(node))"""
+            out_grad = grads.pop(id(node))  # complete: everything computed from node has passed its share
+            node.grad = out_grad
+            if node._op is None:
+                continue
+            input_grads = node._op.backward(out_grad, node)
+            if isinstance(input_grads, Tensor):
+                input_grads = (input_grads,)
+            for parent, parent_grad in zip(node._inputs, input_grads):
+                if not parent.requires_grad:
+                    continue
+                key = id(parent)"""
 
 
 def ledger_keyed_by(key):
     """The ledger keyed by `key` (a format string of the tensor's name) instead of the tensor's identity."""
-    return LEDGER, LEDGER.replace("id(self)", key.format("self")).replace("id(node)", key.format("node"))
+    return LEDGER, (LEDGER.replace("id(self)", key.format("self")).replace("id(node)", key.format("node"))
+                    .replace("id(parent)", key.format("parent")))
 
 
 ONES = "Tensor(np.ones_like(out_grad.data), requires_grad=False)"

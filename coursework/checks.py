@@ -1,9 +1,21 @@
 """Checks for the chapter notebooks whose failure messages teach: what was expected, what came back, and a hint.
 
-Every check sets `__tracebackhide__`: IPython leaves such frames out of a traceback, so a failed check shows the
-student's test line and the message, not the insides of this module.
+A failed check raises `CheckError`, which IPython shows as the lines of the student's cell that led to it and
+the message, without the frames of this module. Every check also sets `__tracebackhide__`, so that pytest and
+debuggers skip its frames too.
 """
+import traceback
+
 import numpy as np
+
+
+class CheckError(AssertionError):
+    """A check that failed; its message says what was expected, what came back, and a hint."""
+
+    def _render_traceback_(self):
+        """What IPython shows instead of the full traceback: the frames outside this module, then the message."""
+        frames = [frame for frame in traceback.extract_tb(self.__traceback__) if frame.filename != __file__]
+        return [*traceback.format_list(frames), f"{type(self).__name__}: {self}"]
 
 
 def as_numbers(value):
@@ -20,7 +32,7 @@ def check(condition, what, expected, got, hint=""):
     """Fail with a teaching message unless `condition` holds."""
     __tracebackhide__ = True
     if not condition:
-        raise AssertionError(explain(what, expected, got, hint))
+        raise CheckError(explain(what, expected, got, hint))
 
 
 def check_equal(actual, expected, what, hint=""):
@@ -51,8 +63,8 @@ def check_raises(error_type, action, what, hint=""):
     except error_type as error:
         return error
     except Exception as error:
-        raise AssertionError(explain(what, error_type.__name__, f"{type(error).__name__}: {error}", hint)) from None
-    raise AssertionError(explain(what, error_type.__name__, "no error", hint))
+        raise CheckError(explain(what, error_type.__name__, f"{type(error).__name__}: {error}", hint)) from None
+    raise CheckError(explain(what, error_type.__name__, "no error", hint))
 
 
 def passed(test):
