@@ -13,6 +13,10 @@ Legend (the same in every picture):
 Graphviz lays the picture out. We use the system `dot` program when it is installed, otherwise the
 `graphviz-pure` program, which `pip install graphviz-pure` provides (it is a dependency of babygrad,
 so a plain `pip install` is enough). Without either, the DOT text is still in `.source`.
+
+In a notebook a picture fits the output's width and stays legible on a projector: one too wide from left to right
+is laid out top to bottom, shrunk only while its smallest text stays 12 px or more, and shown in a box that
+scrolls sideways only when nothing else fits (`fit`).
 """
 import os
 import re
@@ -152,7 +156,7 @@ class Drawing(graphviz.Digraph):
             message = str(error)
             return {"text/plain": message,
                     "text/html": f"<pre style='color:#a00'>{_html_escape(message)}</pre>"}
-        bundle = {"image/svg+xml": svg, "text/plain": f"<babygrad.viz.Drawing of {self.source.count('->')} edges>"}
+        bundle = {"image/svg+xml": svg, "text/plain": "<babygrad.viz.Drawing: a computation graph>"}
         if not fits:                   # the last resort: full size, in a box that scrolls sideways
             bundle["text/html"] = scrolling(svg)
         return bundle
