@@ -160,7 +160,7 @@ CATALOGUE = [
       "test_create_graph"),
     m(B, "backward", "            node.grad = out_grad\n            if node._op is None:\n                continue\n",
       "            if node._op is None:\n                node.grad = out_grad\n                continue\n",
-      "sets .grad on the leaves only", "test_backward_simple", "test_backward_fresh"),
+      "sets .grad on the leaves only", "test_backward_simple", "test_backward_paths", "test_backward_fresh"),
     m(B, "backward", "grads = {id(self): grad}",
       "grads = {id(self): Tensor(np.ones_like(self.data), requires_grad=False)}",
       "always starts from ones, ignoring the grad it was given", "test_backward_explicit_grad"),
@@ -291,7 +291,7 @@ CATALOGUE += [
       "if key in grads:\n                    grads[key].data += parent_grad.data\n"
       "                else:\n                    grads[key] = parent_grad",
       "adds into the ledger in place, changing a gradient that other tensors share",
-      "test_backward_paths"),
+      "test_backward_paths", "test_create_graph"),
     m(B, "backward", *ledger_keyed_by("{}.data.tobytes()"),
       "keys the ledger by the tensor's numbers, so two tensors with equal values share an entry",
       "test_backward_paths"),
@@ -336,7 +336,7 @@ HELD_OUT = [
       "test_backward_paths"),
     m(B, "backward", "            node.grad = out_grad\n",
       "            node.grad = out_grad if node._op is None else None\n",
-      "keeps .grad on the leaves only", "test_backward_simple", "test_backward_fresh"),
+      "keeps .grad on the leaves only", "test_backward_simple", "test_backward_paths", "test_backward_fresh"),
 ]
 
 # What the demo's `buggy` student gets wrong: a little in every chapter.
