@@ -315,6 +315,9 @@ def test_notebook_runs_in_jupyterlab_its_maths_is_typeset_and_its_pictures_fit_l
             page.locator(".jp-OutputArea-output button", has_text="Next").first.click()
             page.locator(".jp-OutputArea-output .widget-label, .jp-OutputArea-output .widget-html",
                          has_text="Step 1/").first.wait_for(timeout=30_000)
+            page.wait_for_function(                                  # the picture follows the caption
+                "before => { const svg = document.querySelector('.jp-OutputArea-output .widget-html svg');"
+                " return svg && svg.outerHTML !== before; }", arg=svg, timeout=30_000)
             graph, svg_after = rendered_graph(page, scope)
             assert svg_after != svg and "#d62728" in svg_after       # the node being processed is red
 
