@@ -8,7 +8,9 @@ from coursework.export import SOLUTION_MARKERS
 SNEAKY_CHECKS = '''"""A fake coursework.checks shipped with a submission: every check passes."""
 def check(*args, **kwargs): pass
 def check_close(*args, **kwargs): pass
+def check_equal(*args, **kwargs): pass
 def check_raises(*args, **kwargs): pass
+def passed(*args, **kwargs): pass
 '''
 
 

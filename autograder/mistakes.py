@@ -4,6 +4,9 @@ Each mistake is a find/replace on the instructor's solution code of one solution
 fills it in). `costs` names the grade cells whose hidden tests must take points from it, and no others: a wrong
 operation costs the points of that operation alone. `tests/test_mistakes.py` grades every mistake with nbgrader
 and runs it against the visible tests students see.
+
+`HELD_OUT` is a second set, written alongside the catalogue but never used to shape the visible tests: that the
+tests catch it as well as the catalogue shows they teach the ideas rather than the catalogue's answers.
 """
 from dataclasses import dataclass
 
@@ -158,7 +161,7 @@ CATALOGUE = [
       "test_create_graph"),
     m(B, "backward", "            node.grad = out_grad\n            if node._op is None:\n                continue\n",
       "            if node._op is None:\n                node.grad = out_grad\n                continue\n",
-      "sets .grad on the leaves only", "test_backward_simple", "test_backward_fresh"),
+      "sets .grad on the leaves only", "test_backward_simple", "test_backward_paths", "test_backward_fresh"),
     m(B, "backward", "grads = {id(self): grad}",
       "grads = {id(self): Tensor(np.ones_like(self.data), requires_grad=False)}",
       "always starts from ones, ignoring the grad it was given", "test_backward_explicit_grad"),
@@ -170,6 +173,129 @@ CATALOGUE = [
       "            node.grad = out_grad if node.grad is None else node.grad + out_grad\n",
       "adds to the .grad an earlier backward left",
       "test_backward_paths", "test_backward_explicit_grad", "test_backward_fresh", "test_create_graph"),
+]
+
+# Whole solutions written another way, for the mistakes that change an algorithm rather than a line.
+BUILD_TOPO = """    order = []
+    visited = set()
+    stack = [(root, False)]  # an explicit stack instead of recursion: deep graphs must not hit the recursion limit
+    while stack:
+        node, inputs_done = stack.pop()
+        if inputs_done:
+            order.append(node)
+            continue
+        if id(node) in visited:
+            continue
+        visited.add(id(node))
+        stack.append((node, True))
+        for parent in node._inputs:
+            if parent.requires_grad and id(parent) not in visited:
+                stack.append((parent, False))
+    return order
+"""
+
+
+def topo(body):
+    """A build_topo written as `body` (after `def build_topo(root):` and its docstring)."""
+    return BUILD_TOPO.rstrip("\n"), body.rstrip("\n")
+
+
+RECURSIVE = """    order = []
+    visited = set()
+
+    def visit(node):
+        if id(node) in visited:
+            return
+        visited.add(id(node))
+        for parent in node._inputs:
+            if parent.requires_grad:
+                visit(parent)
+        order.append(node)
+
+    visit(root)
+    return order
+"""
+LEDGER = """grads = {id(self): grad}  # the ledger: gradients waiting for their tensor's turn
+    with set_grad_enabled(create_graph):  # record the gradients' own graph only when asked to
+        for node in reversed(build_topo(self)):
+            out_grad = grads.pop(id(node))  # complete: everything computed from node has passed its share
+            node.grad = out_grad
+            if node._op is None:
+                continue
+            input_grads = node._op.backward(out_grad, node)
+            if isinstance(input_grads, Tensor):
+                input_grads = (input_grads,)
+            for parent, parent_grad in zip(node._inputs, input_grads):
+                if not parent.requires_grad:
+                    continue
+                key = id(parent)"""
+
+
+def ledger_keyed_by(key):
+    """The ledger keyed by `key` (a format string of the tensor's name) instead of the tensor's identity."""
+    return LEDGER, (LEDGER.replace("id(self)", key.format("self")).replace("id(node)", key.format("node"))
+                    .replace("id(parent)", key.format("parent")))
+
+
+ONES = "Tensor(np.ones_like(out_grad.data), requires_grad=False)"
+
+CATALOGUE += [
+    # Backward rules that forget the chain rule: right when out_grad is 1, wrong otherwise.
+    m(G, "negate", "return negate(out_grad)", f"return negate({ONES})", "returns -1 and forgets out_grad"),
+    m(G, "log", "divide(out_grad, node._inputs[0])", "power_scalar(node._inputs[0], -1.0)",
+      "returns 1/a and forgets out_grad"),
+    m(G, "exp", "mul(out_grad, node)", f"mul({ONES}, node)", "returns e^a and forgets out_grad"),
+    m(G, "sqrt", "divide(out_grad, mul_scalar(node, 2.0))", "power_scalar(mul_scalar(node, 2.0), -1.0)",
+      "returns 1 / (2 sqrt(a)) and forgets out_grad"),
+    m(G, "tanh", "mul(out_grad, add_scalar(negate(mul(node, node)), 1.0))", "add_scalar(negate(mul(node, node)), 1.0)",
+      "returns 1 - tanh squared and forgets out_grad"),
+    m(G, "sigmoid", "mul(out_grad, mul(node, add_scalar(negate(node), 1.0)))", "mul(node, add_scalar(negate(node), 1.0))",
+      "returns sigmoid (1 - sigmoid) and forgets out_grad"),
+    m(G, "mulscalar", "mul_scalar(out_grad, self.scalar)", f"mul_scalar({ONES}, self.scalar)",
+      "returns the number and forgets out_grad"),
+    m(G, "divscalar", "divide_scalar(out_grad, self.scalar)", f"divide_scalar({ONES}, self.scalar)",
+      "returns 1 / the number and forgets out_grad"),
+    m(G, "powerscalar", "return mul(out_grad, mul_scalar(", f"return mul({ONES}, mul_scalar(",
+      "returns n a^(n-1) and forgets out_grad"),
+    # Axes: batches in front, axes broadcasting prepends.
+    m(O, "transpose", "a.swapaxes(-1, -2)", "a.swapaxes(0, 1)", "swaps the first two axes instead of the last two"),
+    m(G, "transpose", "return transpose(out_grad)\n", "return transpose(out_grad, (1, 0))\n",
+      "transposes the gradient back with axes (1, 0), which only fits a matrix"),
+    m(G, "broadcast_to", "unbroadcast(out_grad, node._inputs[0].shape)",
+      "reshape(summation(out_grad, tuple(axis for axis, size in enumerate(node._inputs[0].shape) if size == 1)), "
+      "node._inputs[0].shape)",
+      "sums the stretched axes but not the axes broadcasting put in front"),
+    m(G, "matmul", "matmul(transpose(a), out_grad)", "matmul(transpose(a, (1, 0)), out_grad)",
+      "transposes a with axes (1, 0), which breaks on a batch"),
+    # The topological order.
+    m(B, "build_topo", *topo(RECURSIVE.replace("        if id(node) in visited:\n            return\n"
+                                               "        visited.add(id(node))\n", "")),
+      "recursion without a visited set: a tensor reached twice is listed twice"),
+    m(B, "build_topo", *topo(RECURSIVE), "recursion, which a deep graph takes past Python's recursion limit"),
+    m(B, "build_topo", *topo(RECURSIVE.replace("        for parent in node._inputs:\n"
+                                               "            if parent.requires_grad:\n"
+                                               "                visit(parent)\n        order.append(node)\n",
+                                               "        order.append(node)\n        for parent in node._inputs:\n"
+                                               "            if parent.requires_grad:\n"
+                                               "                visit(parent)\n")),
+      "pre-order: a tensor before its inputs"),
+    m(B, "build_topo", *topo("""    seen, queue = {id(root)}, [root]
+    for node in queue:
+        for parent in node._inputs:
+            if parent.requires_grad and id(parent) not in seen:
+                seen.add(id(parent))
+                queue.append(parent)
+    return queue[::-1]
+"""), "breadth-first, reversed: a tensor reached early by a short path lands before its inputs"),
+    # The ledger.
+    m(B, "backward", "grads[key] = grads[key] + parent_grad if key in grads else parent_grad",
+      "if key in grads:\n                    grads[key].data += parent_grad.data\n"
+      "                else:\n                    grads[key] = parent_grad",
+      "adds into the ledger in place, changing a gradient that other tensors share",
+      "test_backward_paths", "test_create_graph"),
+    m(B, "backward", *ledger_keyed_by("{}.data.tobytes()"),
+      "keys the ledger by the tensor's numbers, so two tensors with equal values share an entry",
+      "test_backward_paths"),
 ]
 
 # Chapter 5: modules, the loss, optimisers, data and checkpoints.
@@ -207,6 +333,48 @@ CATALOGUE += [
     m(N, "save_load", 'with open(path, "wb") as file:\n        np.savez(file, **arrays)', "np.savez(path, **arrays)",
       "lets np.savez add .npz to a name without it, so the file is not where the caller said"),
     m(N, "save_load", "allow_pickle=False", "allow_pickle=True", "loads pickled objects, which can run any code"),
+]
+
+# Never used to shape the visible tests (see the module docstring).
+HELD_OUT = [
+    m(O, "div", "return a / b", "return a // b", "divides and rounds down"),
+    m(O, "log", "np.log(a)", "np.log1p(a)", "uses np.log1p, ln(1 + a)"),
+    m(O, "summation", "a.sum(axis=self.axes)", "np.sum(a, axis=self.axes, dtype=np.float64)",
+      "sums in float64, so float32 tensors come back float64"),
+    m(O, "matmul", "np.matmul(a, b)", "np.einsum('ij,jk->ik', a, b)", "writes a product of matrices only"),
+    m(G, "div", "grad_a = divide(out_grad, b)", "grad_a = divide(Tensor(np.ones_like(out_grad.data), "
+      "requires_grad=False), b)", "a's gradient is 1/b and forgets out_grad"),
+    m(G, "log", "divide(out_grad, node._inputs[0])", "mul(out_grad, node._inputs[0])", "multiplies by a instead of "
+      "dividing"),
+    m(G, "tanh", "add_scalar(negate(mul(node, node)), 1.0)", "add_scalar(negate(mul(node._inputs[0], "
+      "node._inputs[0])), 1.0)", "squares the input instead of the output: 1 - a^2"),
+    m(G, "sigmoid", "mul(node, add_scalar(negate(node), 1.0))", "add_scalar(negate(node), 1.0)",
+      "multiplies by 1 - sigmoid only"),
+    m(G, "transpose", "return transpose(out_grad)\n", "return transpose(out_grad, (0, 2, 1) if out_grad.ndim == 3 "
+      "else (1, 0))\n", "transposes back only matrices and 3-d batches"),
+    m(G, "matmul", "matmul(out_grad, transpose(b))", "matmul(out_grad, transpose(b, (1, 0)))",
+      "transposes b with axes (1, 0), which breaks on a batch"),
+    m(G, "summation", "1 if axis in summed else size", "size if axis in summed else 1",
+      "keeps the summed axes and flattens the others"),
+    m(B, "build_topo", *topo(RECURSIVE.replace("visit(parent)", "visit(parent) if id(parent) not in visited else "
+                                               "None")),
+      "recursion that checks the visited set before each call: still recursion"),
+    m(B, "build_topo", *topo("""    order, stack, visited = [], [root], set()
+    while stack:
+        node = stack.pop()
+        if id(node) in visited:
+            continue
+        visited.add(id(node))
+        order.append(node)
+        stack.extend(parent for parent in node._inputs if parent.requires_grad)
+    return order[::-1]
+"""), "depth-first pre-order, reversed: not an order where every input comes first"),
+    m(B, "backward", *ledger_keyed_by("str({})"),
+      "keys the ledger by the tensor's printed form, so two tensors with equal values share an entry",
+      "test_backward_paths"),
+    m(B, "backward", "            node.grad = out_grad\n",
+      "            node.grad = out_grad if node._op is None else None\n",
+      "keeps .grad on the leaves only", "test_backward_simple", "test_backward_paths", "test_backward_fresh"),
 ]
 
 # What the demo's `buggy` student gets wrong: a little in every chapter.

@@ -20,7 +20,7 @@ import numpy as np
 from babygrad import backprop, ops
 from babygrad.tensor import Tensor
 from babygrad.viz import (DEFAULT_MAX_NODES, MAX_VALUES, _format_array, _normalise_names, build, find_engine,
-                          nodes_nearest_first)
+                          fit, nodes_nearest_first, scrolling)
 
 __all__ = ["BackwardStepper"]
 
@@ -42,12 +42,6 @@ def _as_array(grad):
 
 def _short(array):
     return _format_array(array) if array.size <= MAX_VALUES else f"array{tuple(array.shape)}"
-
-
-def _fit_width(svg):
-    """The SVG as inline HTML that shrinks to the width of the notebook instead of being cut off."""
-    svg = svg[svg.index("<svg"):]                      # drop the XML prolog and DOCTYPE
-    return svg.replace("<svg", '<svg style="max-width:100%;height:auto"', 1)
 
 
 class BackwardStepper:
@@ -72,6 +66,7 @@ class BackwardStepper:
         self.grads = {}          # id -> final gradient, filled in by the walk
         self.frames = self._walk(start)
         self._svg_cache = {}
+        self._layout = None      # the rankdir every frame is shown with, chosen when the first one is
 
     # --- the algorithm -------------------------------------------------------------------------------
     def _walk(self, start):
@@ -124,9 +119,11 @@ class BackwardStepper:
     def __len__(self):
         return len(self.frames)
 
-    def ledger_lines(self, i):
+    def ledger_lines(self, i, title=True):
+        """The ledger box's text; `title` puts the step's description first (the widget shows it above)."""
         frame = self.frames[i]
-        lines = [f"Step {i}/{len(self.frames) - 1}: {frame.title}", "", "Ledger (gradients waiting):"]
+        lines = [f"Step {i}/{len(self.frames) - 1}: {frame.title}", ""] if title else []
+        lines.append("Ledger (gradients waiting):")
         if not frame.pending:
             lines.append("  (empty)")
         for tid, items in frame.pending.items():
@@ -134,23 +131,41 @@ class BackwardStepper:
             lines.append(f"  {self.name[tid]}: " + " + ".join(parts))
         return lines
 
-    def frame(self, i):
-        """Frame `i` as a Drawing (shows itself in Jupyter; `.svg()`, `.save_as(path)`)."""
+    def frame(self, i, title=True, rankdir=None):
+        """Frame `i` as a Drawing (shows itself in Jupyter; `.svg()`, `.save_as(path)`).
+
+        The ledger box is the one place the waiting gradients are written; `title=False` leaves the step's
+        description out of it, for the widget, which shows it above the picture."""
         frame = self.frames[i]
         labels = {key: (text, key in frame.new_edges) for key, text in frame.edges.items()}
-        notes = {tid: ["waiting: " + " + ".join(self._text(g) for _, g in items)]
-                 for tid, items in frame.pending.items()}
         names = {self.name[id(t)]: t for t in nodes_nearest_first(self.output)}
         done = set(frame.grads) - ({id(frame.current)} if frame.current is not None else set())
-        return build(self.output, names=names, rankdir=self.rankdir, show_values=self.show_values,
+        return build(self.output, names=names, rankdir=rankdir or self.rankdir, show_values=self.show_values,
                      max_nodes=self.max_nodes, grads=frame.grads, highlight=frame.current, done=done,
-                     edge_labels=labels, notes=notes, legend_lines=self.ledger_lines(i),
+                     edge_labels=labels, legend_lines=self.ledger_lines(i, title),
                      collapse_chains=False)              # every node gets its own step, so draw each
 
-    def svg(self, i):
-        if i not in self._svg_cache:
-            self._svg_cache[i] = self.frame(i).svg()
-        return self._svg_cache[i]
+    def layout(self):
+        """The rankdir for showing frames in a notebook: `rankdir`, or top to bottom when a left-to-right frame
+        would not fit the notebook's width with legible text. One choice for all frames, so that stepping
+        never moves the boxes around."""
+        if self._layout is None:
+            wide = self.rankdir in ("LR", "RL") and not all(
+                fit(self.frame(i, title=False).svg())[1] for i in range(len(self.frames)))
+            self._layout = "TB" if wide else self.rankdir
+        return self._layout
+
+    def svg(self, i, title=True):
+        """Frame `i` as SVG sized for a notebook (see `babygrad.viz.fit`)."""
+        if (i, title) not in self._svg_cache:
+            self._svg_cache[i, title] = fit(self.frame(i, title, self.layout()).svg())
+        return self._svg_cache[i, title][0]
+
+    def html(self, i):
+        """Frame `i` for the widget, without the step's description: legible, and scrolling only when it must."""
+        self.svg(i, title=False)
+        svg, fits = self._svg_cache[i, False]
+        return svg[svg.index("<svg"):] if fits else scrolling(svg)
 
     def save_frames(self, directory, formats=("svg", "png")):
         """Write frame_00.svg, frame_01.svg, ... (and the same as .png when the layout program can make
@@ -187,7 +202,7 @@ class BackwardStepper:
         def show(_=None):
             i = slider.value
             caption.value = f"<b>Step {i}/{len(self.frames) - 1}</b>: {self.frames[i].title}"
-            picture.value = _fit_width(self.svg(i))
+            picture.value = self.html(i)
 
         slider.observe(show, names="value")
         prev_button.on_click(lambda _: setattr(slider, "value", max(0, slider.value - 1)))

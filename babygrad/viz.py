@@ -13,8 +13,13 @@ Legend (the same in every picture):
 Graphviz lays the picture out. We use the system `dot` program when it is installed, otherwise the
 `graphviz-pure` program, which `pip install graphviz-pure` provides (it is a dependency of babygrad,
 so a plain `pip install` is enough). Without either, the DOT text is still in `.source`.
+
+In a notebook a picture fits the output's width and stays legible on a projector: one too wide from left to right
+is laid out top to bottom, shrunk only while its smallest text stays 12 px or more, and shown in a box that
+scrolls sideways only when nothing else fits (`fit`).
 """
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -31,6 +36,12 @@ render_timeout = 30.0
 
 MAX_VALUES = 6            # tensors with at most this many numbers show them
 DEFAULT_MAX_NODES = 300   # more tensors than this and the picture is unreadable anyway
+
+# A 1400 px JupyterLab window leaves about 970 px for a cell's output; a picture wider than FIT_WIDTH pixels is
+# shrunk, but never so far that its smallest text drops under MIN_TEXT pixels, which a projector still shows.
+FIT_WIDTH = 940
+MIN_TEXT = 12
+FONT_SIZE = "11"          # points: at full size 11 pt is 14.7 px, so a picture can shrink to 82% and stay legible
 
 COLOURS = {
     "parameter": "#cfe2ff",
@@ -145,16 +156,79 @@ class Drawing(graphviz.Digraph):
             self._view(picture, format=format, quiet=quiet_view)
         return str(picture)
 
+    # Set by `build` for a left-to-right picture: the same picture laid out top to bottom, to try when too wide.
+    turned = None
+
+    def fitted_svg(self):
+        """The picture as SVG sized for a notebook: as it is when it fits FIT_WIDTH, else laid out top to bottom
+        when that fits better, shrunk as far as its text stays legible. Returns (svg, fits)."""
+        svg, fits = fit(self.svg())
+        if not fits and self.turned is not None:
+            turned, turned_fits = fit(self.turned().svg())
+            if turned_fits or svg_size(turned)[0] < svg_size(svg)[0]:
+                return turned, turned_fits
+        return svg, fits
+
     def _repr_mimebundle_(self, include=None, exclude=None, **kwargs):
         try:
-            return super()._repr_mimebundle_(include, exclude, **kwargs)
+            svg, fits = self.fitted_svg()
         except EngineNotFound as error:
             message = str(error)
             return {"text/plain": message,
                     "text/html": f"<pre style='color:#a00'>{_html_escape(message)}</pre>"}
+        bundle = {"image/svg+xml": svg, "text/plain": "<babygrad.viz.Drawing: a computation graph>"}
+        if not fits:                   # the last resort: full size, in a box that scrolls sideways
+            bundle["text/html"] = scrolling(svg)
+        return bundle
 
     def _repr_svg_(self):
-        return self.svg()
+        return self.fitted_svg()[0]
+
+
+# --- Sizing a picture for the notebook --------------------------------------------------------------------
+
+UNITS_PX = {"pt": 4 / 3, "px": 1.0, "": 1.0, "in": 96.0}
+
+
+def svg_size(svg):
+    """(width, height) of an SVG picture in CSS pixels, read from its <svg> element."""
+    head = svg[svg.index("<svg"):svg.index(">", svg.index("<svg"))]
+    size = []
+    for attribute in ("width", "height"):
+        found = re.search(rf'\s{attribute}="([\d.]+)(pt|px|in|)"', head)
+        if not found:
+            raise ValueError(f"the SVG has no {attribute} in pt, px or in: {head[:200]!r}")
+        size.append(float(found.group(1)) * UNITS_PX[found.group(2)])
+    return tuple(size)
+
+
+def smallest_text(svg):
+    """The smallest font size in the picture, in CSS pixels at the picture's own size (None without text)."""
+    head = svg[svg.index("<svg"):svg.index(">", svg.index("<svg"))]
+    sizes = [float(size) for size in re.findall(r'font-size="([\d.]+)', svg)]
+    box = re.search(r'viewBox="[-\d.]+[ ,]+[-\d.]+[ ,]+([\d.]+)', head)
+    if not sizes or not box:
+        return None
+    return min(sizes) * svg_size(svg)[0] / float(box.group(1))
+
+
+def fit(svg, width=FIT_WIDTH, min_text=MIN_TEXT):
+    """`svg` resized so it is at most `width` px wide, unless that would make text smaller than `min_text` px:
+    then as small as the text allows. Returns (svg, whether it fits in `width`)."""
+    natural_width, natural_height = svg_size(svg)
+    text = smallest_text(svg) or min_text
+    scale = max(min(1.0, width / natural_width), min(1.0, min_text / text))
+    start = svg.index("<svg")
+    end = svg.index(">", start)
+    head = re.sub(r'\swidth="[^"]*"', f' width="{natural_width * scale:.0f}px"', svg[start:end], count=1)
+    head = re.sub(r'\sheight="[^"]*"', f' height="{natural_height * scale:.0f}px"', head, count=1)
+    return svg[:start] + head + svg[end:], natural_width * scale <= width + 0.5
+
+
+def scrolling(svg):
+    """The SVG as HTML in a box that scrolls sideways: for a picture that cannot shrink to the notebook's width
+    and stay legible."""
+    return f'<div style="overflow-x:auto;max-width:100%">{svg[svg.index("<svg"):]}</div>'
 
 
 def _html_escape(text):
@@ -332,9 +406,9 @@ def build(root, names=None, rankdir="LR", show_values=True, show_shapes_only=Fal
     hidden = len(everything) - len(shown)
 
     g = Drawing(name="babygrad", format="svg")
-    g.attr(rankdir=rankdir, fontname="Helvetica", fontsize="11", nodesep="0.25", ranksep="0.35")
-    g.attr("node", fontname="Helvetica", fontsize="10", color="#555555")
-    g.attr("edge", color="#555555", arrowsize="0.6", fontname="Helvetica", fontsize="9")
+    g.attr(rankdir=rankdir, fontname="Helvetica", fontsize=FONT_SIZE, nodesep="0.25", ranksep="0.35")
+    g.attr("node", fontname="Helvetica", fontsize=FONT_SIZE, color="#555555")
+    g.attr("edge", color="#555555", arrowsize="0.6", fontname="Helvetica", fontsize=FONT_SIZE)
 
     notice = "notice"
     if hidden:
@@ -391,7 +465,10 @@ def build(root, names=None, rankdir="LR", show_values=True, show_shapes_only=Fal
 
     if legend_lines:
         g.node("ledger", "\\l".join(_record_escape(line) for line in legend_lines) + "\\l",
-               shape="note", style="filled", fillcolor="#fffbe6", fontname="Courier", fontsize="10")
+               shape="note", style="filled", fillcolor="#fffbe6", fontname="Courier", fontsize=FONT_SIZE)
+    if rankdir in ("LR", "RL"):
+        g.turned = lambda: build(root, names, "TB", show_values, show_shapes_only, max_nodes, grads, highlight,
+                                 done, edge_labels, notes, legend_lines, collapse_chains)
     return g
 
 

@@ -1,5 +1,21 @@
-"""Checks for the chapter notebooks whose failure messages teach: what was expected, what came back, and a hint."""
+"""Checks for the chapter notebooks whose failure messages teach: what was expected, what came back, and a hint.
+
+A failed check raises `CheckError`, which IPython shows as the lines of the student's cell that led to it and
+the message, without the frames of this module. Every check also sets `__tracebackhide__`, so that pytest and
+debuggers skip its frames too.
+"""
+import traceback
+
 import numpy as np
+
+
+class CheckError(AssertionError):
+    """A check that failed; its message says what was expected, what came back, and a hint."""
+
+    def _render_traceback_(self):
+        """What IPython shows instead of the full traceback: the frames outside this module, then the message."""
+        frames = [frame for frame in traceback.extract_tb(self.__traceback__) if frame.filename != __file__]
+        return [*traceback.format_list(frames), f"{type(self).__name__}: {self}"]
 
 
 def as_numbers(value):
@@ -14,12 +30,24 @@ def explain(what, expected, got, hint):
 
 def check(condition, what, expected, got, hint=""):
     """Fail with a teaching message unless `condition` holds."""
+    __tracebackhide__ = True
     if not condition:
-        raise AssertionError(explain(what, expected, got, hint))
+        raise CheckError(explain(what, expected, got, hint))
+
+
+def check_equal(actual, expected, what, hint=""):
+    """`actual` equals `expected` exactly: a shape, a dtype, a name, or arrays with the same shape and numbers."""
+    __tracebackhide__ = True
+    if isinstance(actual, np.ndarray) or isinstance(expected, np.ndarray):
+        equal = np.shape(actual) == np.shape(expected) and np.array_equal(actual, expected)
+    else:
+        equal = actual == expected
+    check(bool(equal), what, expected, actual, hint)
 
 
 def check_close(actual, expected, what, hint="", rtol=1e-5, atol=1e-6):
     """`actual` has `expected`'s shape and, within tolerance, its values."""
+    __tracebackhide__ = True
     actual_numbers, expected_numbers = as_numbers(actual), as_numbers(expected)
     check(actual_numbers.shape == expected_numbers.shape, f"{what}: wrong shape",
           expected_numbers.shape, actual_numbers.shape, hint)
@@ -29,13 +57,19 @@ def check_close(actual, expected, what, hint="", rtol=1e-5, atol=1e-6):
 
 def check_raises(error_type, action, what, hint=""):
     """`action()` raises `error_type`; returns the error so its message can be checked too."""
+    __tracebackhide__ = True
     try:
         action()
     except error_type as error:
         return error
     except Exception as error:
-        raise AssertionError(explain(what, error_type.__name__, f"{type(error).__name__}: {error}", hint)) from None
-    raise AssertionError(explain(what, error_type.__name__, "no error", hint))
+        raise CheckError(explain(what, error_type.__name__, f"{type(error).__name__}: {error}", hint)) from None
+    raise CheckError(explain(what, error_type.__name__, "no error", hint))
+
+
+def passed(test):
+    """One line at the end of a test cell: a cell that prints nothing leaves a student unsure it ran at all."""
+    print(f"✓ {test}: every check passed")
 
 
 def numeric_gradient(function, *arrays, epsilon=1e-6):

@@ -72,6 +72,17 @@ def test_feedback_shows_failures_but_not_the_hidden_tests(graded_class, course_c
             assert not [line for line in secrets if line in page.replace("&quot;", '"').replace("&#39;", "'")]
 
 
+def test_the_feedback_index_names_each_test_cell_by_its_test(graded_class, course_chapters):
+    course, _ = graded_class
+    for chapter in course_chapters:
+        for source in (course / "source" / chapter).glob("*.ipynb"):
+            tests = [cell["metadata"]["nbgrader"]["grade_id"] for cell in json.loads(source.read_text())["cells"]
+                     if cell["metadata"].get("nbgrader", {}).get("grade")]
+            page = (course / "feedback" / "buggy" / chapter / f"{source.stem}.html").read_text()
+            assert ">Test cell<" not in page
+            assert all(f'<a href="#{test}">{test}</a>' in page for test in tests)
+
+
 def test_a_warning_printed_by_correct_code_costs_no_points(graded_class):
     course, _ = graded_class
     chapter = "01_tensor"

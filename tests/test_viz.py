@@ -427,3 +427,54 @@ def test_stepper_output_holds_the_widget_and_its_first_frame_for_pages_without_w
     assert options.get("raw") is True
     assert "application/vnd.jupyter.widget-view+json" in bundle
     assert bundle["image/svg+xml"] == stepper.svg(0)
+
+
+# --- Pictures that fit a notebook -------------------------------------------------------------------------
+
+def mlp_layer():
+    rng = np.random.default_rng(0)
+    x = Tensor(rng.normal(size=(4, 3)), requires_grad=False)
+    w, b = Tensor(np.ones((3, 2))), Tensor(np.zeros(2))
+    loss = (x @ w + b).relu().sum()
+    return draw(loss, names=dict(x=x, w=w, b=b, loss=loss))
+
+
+def test_a_graph_too_wide_for_the_notebook_is_laid_out_top_to_bottom_with_legible_text():
+    drawing = mlp_layer()
+    assert viz.svg_size(drawing.svg())[0] > viz.FIT_WIDTH                      # left to right it is too wide
+    svg, fits = drawing.fitted_svg()
+    assert fits and viz.svg_size(svg)[0] <= viz.FIT_WIDTH
+    assert viz.smallest_text(svg) >= viz.MIN_TEXT
+    assert drawing._repr_mimebundle_()["image/svg+xml"] == svg
+
+
+def test_fit_shrinks_a_picture_only_as_far_as_its_text_stays_legible():
+    svg = ('<svg width="1500pt" height="300pt" viewBox="0.00 0.00 1500.00 300.00">'
+           '<text font-size="11.00">a</text></svg>')
+    shrunk, fits = viz.fit(svg)
+    assert not fits                                       # 11 pt is 14.7 px: it may shrink to 82%, not to 47%
+    assert viz.smallest_text(shrunk) == pytest.approx(viz.MIN_TEXT, rel=0.01)
+    small, fits = viz.fit(svg.replace("1500", "600"))
+    assert fits and viz.svg_size(small) == pytest.approx((800, 400), abs=1)   # fits: kept at its own size
+
+
+def test_a_picture_that_cannot_fit_legibly_scrolls_sideways_as_a_last_resort():
+    x = Tensor(np.ones(3))
+    bundle = draw(x.exp(), names={"a_name_far_too_long_for_any_layout_" * 8: x})._repr_mimebundle_()
+    assert "overflow-x:auto" in bundle["text/html"]
+    assert viz.smallest_text(bundle["image/svg+xml"]) >= viz.MIN_TEXT - 0.01
+
+
+def test_stepper_frames_share_one_layout_that_fits_the_notebook_and_the_widget_names_the_step_once():
+    rng = np.random.default_rng(0)
+    x = Tensor(rng.normal(size=(4, 3)), requires_grad=False)
+    w, b = Tensor(np.ones((3, 2))), Tensor(np.zeros(2))
+    loss = (x @ w + b).relu().sum()
+    stepper = BackwardStepper(loss, names=dict(x=x, w=w, b=b, loss=loss))
+    assert stepper.layout() == "TB"
+    for i in range(len(stepper)):
+        svg = stepper.svg(i, title=False)
+        assert viz.svg_size(svg)[0] <= viz.FIT_WIDTH and viz.smallest_text(svg) >= viz.MIN_TEXT - 0.01
+        html = stepper.html(i)
+        assert html.count("Ledger (gradients waiting)") == 1 and f"Step {i}/" not in html
+    assert "waiting:" not in stepper.frame(2).source        # the ledger box is the one place it is written

@@ -1,5 +1,8 @@
-"""The demo notebooks in a real browser: JupyterLab on loopback, headless Chromium driven by Playwright,
-Run All Cells, then the graph must be an <svg> in the output area. Writes a screenshot and prints its path.
+"""The course as a student sees it, in a real browser: JupyterLab on loopback at a 1400 px window, headless
+Chromium driven by Playwright. Each chapter (answers filled in, run in order in a student kit, so each exports
+what the next imports) and each demo notebook is run once with Run All Cells; then every picture is measured (no
+wider than its output area, no text under 12 px) and the maths must have been typeset by MathJax. Writes
+screenshots and prints their paths.
 
 Needs Chromium at /usr/bin/chromium (installed with apt when running as root and absent) and the
 `playwright` Python package; it never downloads a browser. Skips with the reason when it can't run."""
@@ -19,6 +22,8 @@ from pathlib import Path
 import pytest
 
 NOTEBOOKS = Path(__file__).resolve().parent.parent / "notebooks"
+WINDOW = {"width": 1400, "height": 1000}
+MIN_TEXT = 12                  # px: the smallest text a projector still shows
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync"]
@@ -63,15 +68,28 @@ def _free_port():
         return s.getsockname()[1]
 
 
+def student_folder(root):
+    """A student kit whose chapters have every answer filled in, and the demo notebooks in notebooks/."""
+    from autograder.classroom import answered
+    from autograder.course import SOURCE, chapter_notebooks
+    from autograder.kit import make_kit
+
+    make_kit(root)
+    for path in chapter_notebooks(root):
+        notebook = answered(path, SOURCE / path.parent.name / path.name)
+        path.write_text(json.dumps(notebook, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+    shutil.copytree(NOTEBOOKS, root / "notebooks")
+    return root
+
+
 @pytest.fixture(scope="module")
 def jupyterlab(tmp_path_factory):
-    """JupyterLab serving a temporary copy of notebooks/ on 127.0.0.1, token-protected; stopped at the end."""
-    if not (NOTEBOOKS / "graph_gallery.ipynb").exists():
-        pytest.skip("notebooks/graph_gallery.ipynb is missing")
+    """JupyterLab serving a student folder (see `student_folder`) on 127.0.0.1, token-protected; stopped at the
+    end."""
     pytest.importorskip("jupyterlab")
+    pytest.importorskip("nbgrader")
     home = tmp_path_factory.mktemp("jupyterlab")
-    root = home / "notebooks"
-    shutil.copytree(NOTEBOOKS, root)
+    root = student_folder(home / "course")
     settings = home / "settings"
     # Render every cell (no virtual scrolling) so the test sees all outputs; no news pop-up.
     (settings / "@jupyterlab" / "notebook-extension").mkdir(parents=True)
@@ -108,7 +126,7 @@ def jupyterlab(tmp_path_factory):
                 pytest.fail(f"JupyterLab did not answer within {SERVER_START_TIMEOUT} s:\n"
                             f"{(home / 'server.log').read_text()}")
             time.sleep(0.3)
-        yield url, token
+        yield url, token, root
     finally:
         _stop(server)
         log.close()
@@ -192,18 +210,90 @@ def rendered_graph(page, scope):
     return element, urllib.parse.unquote(src.split(",", 1)[1])
 
 
-@pytest.mark.parametrize("notebook, scope", [
-    ("graph_gallery.ipynb", ".jp-OutputArea-output"),
-    ("backward_stepper.ipynb", ".jp-OutputArea-output .widget-html"),
-])
-def test_demo_notebook_runs_in_jupyterlab_and_shows_the_graph_as_svg(browser, jupyterlab, tmp_path,
-                                                                       notebook, scope):
-    url, token = jupyterlab
-    if not (NOTEBOOKS / notebook).exists():
-        pytest.skip(f"notebooks/{notebook} is missing")
+PICTURES = """() => {
+    // Every picture in the open notebook's outputs: its width, the width of its output area, its smallest text.
+    const panel = document.querySelector('.jp-NotebookPanel:not(.lm-mod-hidden)');
+    const cells = [...panel.querySelectorAll('.jp-Cell')];
+    const found = [];
+    for (const area of panel.querySelectorAll('.jp-OutputArea-output')) {
+        const room = area.getBoundingClientRect().width;
+        const cell = cells.indexOf(area.closest('.jp-Cell'));
+        for (const img of area.querySelectorAll("img[src^='data:image/svg+xml']")) {
+            // An <img>'s SVG is not in the page: read its viewBox and font sizes, scale them to the img's width.
+            const svg = new DOMParser().parseFromString(decodeURIComponent(img.src.split(',', 2)[1]),
+                                                        'image/svg+xml').documentElement;
+            const box = svg.getAttribute('viewBox').trim().split(/[\\s,]+/).map(Number);
+            const sizes = [...svg.querySelectorAll('text')].map(t => parseFloat(t.getAttribute('font-size')));
+            const width = img.getBoundingClientRect().width;
+            img.dataset.picture = found.length;
+            found.push({cell, kind: 'img', width, room, text: Math.min(...sizes) * width / box[2]});
+        }
+        for (const svg of area.querySelectorAll('svg')) {
+            if (!svg.querySelector('g.graph')) continue;            // Graphviz's, not an icon
+            const scale = svg.getScreenCTM().a;
+            const sizes = [...svg.querySelectorAll('text')].map(
+                t => parseFloat(t.getAttribute('font-size') || getComputedStyle(t).fontSize) * scale);
+            svg.dataset.picture = found.length;
+            found.push({cell, kind: 'inline svg', width: svg.getBoundingClientRect().width, room,
+                        text: Math.min(...sizes)});
+        }
+    }
+    return found;
+}"""
+
+MATHS = r"""() => {
+    // The typeset formulas, and any text that MathJax should have typeset but did not.
+    const panel = document.querySelector('.jp-NotebookPanel:not(.lm-mod-hidden)');
+    const formulas = [...panel.querySelectorAll('.jp-RenderedMarkdown mjx-container')];
+    const leftovers = [];
+    for (const markdown of panel.querySelectorAll('.jp-MarkdownCell .jp-RenderedMarkdown')) {
+        const text = markdown.cloneNode(true);
+        text.querySelectorAll('mjx-container, code, pre').forEach(e => e.remove());
+        const match = text.textContent.match(/.{0,30}(\$|\\partial).{0,30}/);
+        if (match) leftovers.push(match[0]);
+    }
+    // A double-escaped \\partial is typeset as a line break and the italic letters p a r t i a l: read the
+    // italic letters back from MathJax's character classes (mjx-c1D45D is an italic p; h is U+210E).
+    const italics = c => [...c.querySelectorAll('mjx-c')].map(e => {
+        const code = parseInt(([...e.classList].find(k => /^mjx-c[0-9A-F]+$/.test(k)) || 'mjx-c0').slice(5), 16);
+        if (code === 0x210E) return 'h';
+        return code >= 0x1D44E && code <= 0x1D467 ? String.fromCharCode(97 + code - 0x1D44E) : ' ';
+    }).join('');
+    for (const formula of formulas) {
+        if (/partial|frac|sqrt|sigma|cdot|times|nabla|left|right/.test(italics(formula))) {
+            leftovers.push('a command typeset as letters: ' + italics(formula).replace(/ +/g, ' ').trim());
+        }
+    }
+    return {formulas: formulas.length, leftovers};
+}"""
+
+NOTEBOOKS_IN_ORDER = ["01_tensor/tensor.ipynb", "02_operations/operations.ipynb", "03_gradients/gradients.ipynb",
+                      "04_backprop/backprop.ipynb", "notebooks/graph_gallery.ipynb",
+                      "notebooks/backward_stepper.ipynb"]
+
+
+def sources(path, cell_type):
+    notebook = json.loads(Path(path).read_text(encoding="utf-8"))
+    return ["".join(cell["source"]) for cell in notebook["cells"] if cell["cell_type"] == cell_type]
+
+
+def has_maths(path):
+    return any("$" in source for source in sources(path, "markdown"))
+
+
+def has_pictures(path):
+    return any("draw(" in source or "BackwardStepper(" in source for source in sources(path, "code"))
+
+
+@pytest.mark.parametrize("notebook", NOTEBOOKS_IN_ORDER)
+def test_notebook_runs_in_jupyterlab_its_maths_is_typeset_and_its_pictures_fit_legibly(browser, jupyterlab, tmp_path,
+                                                                                       notebook):
+    """Chapters run in teaching order: each exports what the next imports, as a student's would."""
+    url, token, root = jupyterlab
     started = time.monotonic()
-    page = browser.new_page(viewport={"width": 1800, "height": 1100})
+    page = browser.new_page(viewport=WINDOW)
     page.set_default_timeout(60_000)
+    stem = Path(notebook).stem
     try:
         try:
             cells = run_all_cells(page, url, token, notebook)
@@ -215,22 +305,49 @@ def test_demo_notebook_runs_in_jupyterlab_and_shows_the_graph_as_svg(browser, ju
         errors = page.locator(".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.stderr']")
         tracebacks = [t for t in errors.all_inner_texts() if "Traceback" in t or "Error" in t]
         assert not tracebacks, f"{notebook} raised:\n" + "\n".join(tracebacks)
-        graph, svg = rendered_graph(page, scope)
-        assert "<svg" in svg and 'class="graph"' in svg
-        assert svg.count('class="node"') >= 3                       # tensors and ops were drawn
-        graph.scroll_into_view_if_needed()
-        box = graph.bounding_box()
-        assert box and box["width"] > 50 and box["height"] > 20, f"the graph has no size: {box}"
-        if "widget" in scope:                                        # the stepper: Next shows the next frame
+
+        scope = ".jp-OutputArea-output .widget-html" if "stepper" in notebook else ".jp-OutputArea-output"
+        if has_pictures(root / notebook):
+            graph, svg = rendered_graph(page, scope)
+            assert "<svg" in svg and 'class="graph"' in svg
+            assert svg.count('class="node"') >= 3                   # tensors and ops were drawn
+        if "stepper" in notebook:                                    # Next shows the next frame
             page.locator(".jp-OutputArea-output button", has_text="Next").first.click()
-            page.locator(".jp-OutputArea-output .widget-html", has_text="Step 1/").first.wait_for(timeout=30_000)
+            page.locator(".jp-OutputArea-output .widget-label, .jp-OutputArea-output .widget-html",
+                         has_text="Step 1/").first.wait_for(timeout=30_000)
+            page.wait_for_function(                                  # the picture follows the caption
+                "before => { const svg = document.querySelector('.jp-OutputArea-output .widget-html svg');"
+                " return svg && svg.outerHTML !== before; }", arg=svg, timeout=30_000)
             graph, svg_after = rendered_graph(page, scope)
-            assert svg_after != svg and "#d62728" in svg_after           # the node being processed is red
-        shot = tmp_path / f"{Path(notebook).stem}.png"
-        graph.screenshot(path=str(shot))
-        page.screenshot(path=str(tmp_path / f"{Path(notebook).stem}-page.png"))
-        print(f"\n{notebook}: {cells} code cells ran, graph found, in {time.monotonic() - started:.1f} s; "
-              f"screenshot {shot}")
-        assert shot.stat().st_size > 1000
+            assert svg_after != svg and "#d62728" in svg_after       # the node being processed is red
+
+        if has_maths(root / notebook):
+            page.wait_for_function("() => document.querySelectorAll("
+                                   "'.jp-NotebookPanel:not(.lm-mod-hidden) mjx-container').length > 0",
+                                   timeout=30_000)
+            time.sleep(1)                                            # let MathJax finish the other cells
+        maths = page.evaluate(MATHS)
+        pictures = page.evaluate(PICTURES)
+        print(f"\n{notebook}: {cells} code cells ran in {time.monotonic() - started:.0f} s; {len(pictures)} "
+              f"pictures, widest {max([p['width'] for p in pictures], default=0):.0f} px (output area "
+              f"{max([p['room'] for p in pictures], default=0):.0f} px), smallest text "
+              f"{min([p['text'] for p in pictures], default=0):.1f} px; {maths['formulas']} formulas")
+        assert has_pictures(root / notebook) == bool(pictures)
+        too_wide = [p for p in pictures if p["width"] > p["room"] + 0.5]
+        too_small = [p for p in pictures if p["text"] < MIN_TEXT - 0.05]
+        assert not too_wide, f"{notebook}: pictures wider than their output area: {too_wide}"
+        assert not too_small, f"{notebook}: pictures with text under {MIN_TEXT} px: {too_small}"
+        widest = max(range(len(pictures)), key=lambda i: pictures[i]["width"], default=None)
+        if widest is not None:
+            page.locator(f"[data-picture='{widest}']").screenshot(path=str(tmp_path / f"{stem}-widest.png"))
+            print(f"widest picture {tmp_path / f'{stem}-widest.png'}")
+        assert not has_maths(root / notebook) or maths["formulas"] > 0, f"{notebook}: MathJax typeset nothing"
+        if maths["leftovers"] and any("\\\\partial" in source for source in sources(root / notebook, "markdown")):
+            pytest.xfail(f"{notebook}: formulas double-escaped in the lesson text (\\\\partial): "
+                         f"{maths['leftovers']}")
+        assert maths["leftovers"] == [], f"{notebook}: maths left untypeset: {maths['leftovers']}"
     finally:
+        shot = tmp_path / f"{stem}-page.png"
+        page.screenshot(path=str(shot), full_page=True)
+        print(f"screenshot {shot}")
         page.close()
