@@ -49,7 +49,7 @@ def backward_of(op, *inputs, out_grad):
     node = lib.Tensor(op.forward(*[tensor.data for tensor in inputs]))
     node._op, node._inputs = op, tuple(inputs)
     grads = op.backward(lib.Tensor(out_grad, requires_grad=False), node)
-    return (grads,) if isinstance(grads, lib.Tensor) else grads
+    return (grads,) if isinstance(grads, lib.Tensor) else tuple(grads) if isinstance(grads, list) else grads
 
 
 def chain(start, length, method, *args):
@@ -102,16 +102,12 @@ VERBS = {
 }
 
 
-class Failed(Exception):
-    """A step that used the value of a step that raised."""
-
-
 def resolve(argument, values, inputs):
     if isinstance(argument, dict):
         if "var" in argument:
             value = values[argument["var"]]
             if isinstance(value, BaseException):
-                raise Failed(f"{argument['var']} raised")
+                raise value  # a step that needs a failed one fails with the same error
             return value
         if "input" in argument:
             return np.array(inputs[argument["input"]])
@@ -132,8 +128,11 @@ def callee(name, values, lib):
     if name.startswith("np."):
         return getattr(np, name[3:])
     if name.startswith("@"):
-        variable, method = name[1:].split(".", 1)
-        return getattr(values[variable], method)
+        variable, _, method = name[1:].partition(".")
+        value = values[variable]
+        if isinstance(value, BaseException):
+            raise value
+        return getattr(value, method) if method else value
     if name == "is_grad_enabled":
         return lib.ops.is_grad_enabled
     return VERBS[name]

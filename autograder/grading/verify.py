@@ -14,6 +14,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import warnings
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -224,7 +225,7 @@ def judge(case, answer, reference, reference_arrays):
         got = reply.get(expectation.step)
         if expectation.like:
             expected, expected_arrays = reply.get(expectation.like), arrays
-            if not isinstance(expected, dict) or "kind" not in expected:
+            if not isinstance(expected, dict) or expected.get("kind") in (None, "error"):
                 return f"{expectation.what}: no answer to compare with"
         else:
             expected, expected_arrays = reference[expectation.step], reference_arrays
@@ -241,7 +242,9 @@ def judge(case, answer, reference, reference_arrays):
 
 def reference_answers(case):
     """The reference library's values for the case's steps, described as the probe describes them."""
-    values = probe.run_steps(case.steps, case.inputs, babygrad)
+    with warnings.catch_warnings(), np.errstate(all="ignore"):  # NaN and overflow are answers here, not news
+        warnings.simplefilter("ignore")
+        values = probe.run_steps(case.steps, case.inputs, babygrad)
     arrays = {}
     report = case.for_probe()["report"]
     return {name: probe.describe(values[name], arrays) for name in report}, arrays
