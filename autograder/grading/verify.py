@@ -82,14 +82,18 @@ def read_reply(base):
     return reply, arrays
 
 
-def run_probe(folder, library, count):
-    """{cell index: (reply, arrays) or the reason there is none}, restarting the probe after a cell that hung."""
+def run_probe(folder, library, count, meanwhile=lambda: None):
+    """{cell index: (reply, arrays) or the reason there is none}, restarting the probe after a cell that hung.
+
+    `meanwhile()` runs once the probe has started (the grader's own work, done while the probe works)."""
     answers, first = {}, 0
     while first < count:
         command = confine([sys.executable, "-I", "-S", "-B", str(folder / "probe.py"), str(library), str(folder),
                            str(first)], workdir=folder, library=library)
         process = subprocess.Popen(command, cwd=folder, env=probe_environment(library), stdin=subprocess.DEVNULL,
                                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+        meanwhile()
+        meanwhile = lambda: None  # noqa: E731 (once)
         deadline = time.monotonic() + CELL_SECONDS
         while first < count:
             base = folder / f"reply-{first}"
@@ -223,6 +227,11 @@ def judge(case, answer, reference, reference_arrays):
     reply, arrays = answer
     for expectation in case.expectations:
         got = reply.get(expectation.step)
+        if expectation.rule:
+            reason = expectation.rule(got, reply.get(expectation.rule_also) or {})
+            if reason:
+                return f"{expectation.what}: {reason}" + (f"\n  hint: {expectation.hint}" if expectation.hint else "")
+            continue
         if expectation.like:
             expected, expected_arrays = reply.get(expectation.like), arrays
             if not isinstance(expected, dict) or expected.get("kind") in (None, "error"):
@@ -269,12 +278,12 @@ def verify(nb, chapter, course):
             rename_inputs(cases[grade_id], f"c{index}_")
         (folder / "cases.json").write_text(json.dumps([cases[grade_id].for_probe() for grade_id in order]))
         np.savez(folder / "inputs.npz", **{key: array for case in cases.values() for key, array in case.inputs.items()})
-        answers = run_probe(folder, library, len(order))
+        references = {}
+        answers = run_probe(folder, library, len(order), lambda: references.update(
+            (grade_id, reference_answers(cases[grade_id])) for grade_id in order))
     verdicts = {}
     for index, grade_id in enumerate(order):
-        case = cases[grade_id]
-        reference, reference_arrays = reference_answers(case)
-        message = judge(case, answers.get(index, "no answer"), reference, reference_arrays)
+        message = judge(cases[grade_id], answers.get(index, "no answer"), *references[grade_id])
         verdicts[grade_id] = Verdict(message is None, message or "")
     return verdicts
 

@@ -23,6 +23,8 @@ class Expectation:
     rtol: float = 1e-5
     atol: float = 1e-6
     message_contains: tuple = ()
+    rule: object = None     # judge the student's value with rule(value, value of rule_also) instead
+    rule_also: str = ""
 
 
 @dataclass
@@ -48,14 +50,15 @@ class Case:
     def tensor(self, value, dtype=None, **kwargs):
         return self.call("lib.Tensor", self.array(value, dtype), **kwargs)
 
-    def expect(self, value, what, hint="", like=None, **options):
+    def expect(self, value, what, hint="", like=None, rule_also=None, **options):
         """The step `value` must give what the reference gives (or what the step `like` gives, in the probe)."""
-        self.expectations.append(Expectation(value["var"], what, hint, like["var"] if like else "", **options))
+        self.expectations.append(Expectation(value["var"], what, hint, like["var"] if like else "",
+                                             rule_also=rule_also["var"] if rule_also else "", **options))
         return value
 
     def for_probe(self):
         """What the probe reads: the steps, and the names of those whose values it sends back."""
-        looked_at = {e.step for e in self.expectations} | {e.like for e in self.expectations if e.like}
+        looked_at = {name for e in self.expectations for name in (e.step, e.like, e.rule_also) if name}
         return {"steps": self.steps, "report": sorted(looked_at)}
 
 
