@@ -87,6 +87,20 @@ def use_reference_build_topo():
     sys.modules["babygrad"].backprop.build_topo = reference_build_topo
 
 
+def reference_unbroadcast(grad, shape):
+    """A correct unbroadcast, so that a wrong one costs only its own cell."""
+    ops = sys.modules["babygrad"].ops
+    if grad is None or grad.shape == tuple(shape):
+        return grad
+    added = grad.ndim - len(shape)
+    stretched = tuple(added + axis for axis, size in enumerate(shape) if size == 1 and grad.shape[added + axis] != 1)
+    return ops.reshape(ops.summation(grad, tuple(range(added)) + stretched), shape)
+
+
+def use_reference_unbroadcast():
+    sys.modules["babygrad"].gradients.unbroadcast = reference_unbroadcast
+
+
 VERBS = {
     "attr": getattr, "is": lambda a, b: a is b, "len": len, "getitem": lambda a, i: a[i], "repr": repr,
     "str": str, "type_name": lambda a: type(a).__name__, "abs": abs, "scalar": lambda a: a[()],
@@ -94,7 +108,7 @@ VERBS = {
     "shares_memory": lambda a, b: bool(np.shares_memory(a, b)), "is_grad_enabled": None,
     "backward_of": backward_of, "chain": chain, "positions": positions, "make_op": make_op,
     "no_grad_call": no_grad_call, "backward_and_grad": backward_and_grad,
-    "use_reference_build_topo": use_reference_build_topo,
+    "use_reference_build_topo": use_reference_build_topo, "use_reference_unbroadcast": use_reference_unbroadcast,
     "add": lambda a, b: a + b, "sub": lambda a, b: a - b, "mul": lambda a, b: a * b,
     "truediv": lambda a, b: a / b, "pow": lambda a, b: a ** b, "neg": lambda a: -a, "matmul": lambda a, b: a @ b,
     "isinstance_tensor": lambda a: isinstance(a, sys.modules["babygrad"].Tensor),

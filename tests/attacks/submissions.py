@@ -88,20 +88,45 @@ def agree(frame, event, arg):
 sys.settrace(agree)
 '''
 
+# Errors that never reach the grader: no traceback sent, and every cell reported as a success.
 SWALLOWED = '''
 import sys
 sys.excepthook = lambda *args: None
 shell = get_ipython()
 shell.set_custom_exc((BaseException,), lambda shell, etype, value, tb, tb_offset=None: [])
 shell._showtraceback = lambda *args, **kwargs: None
+ran = shell.run_cell_async
+
+
+async def run_cell_async(*args, **kwargs):
+    result = await ran(*args, **kwargs)
+    result.error_in_exec = None
+    return result
+
+
+shell.run_cell_async = run_cell_async
 '''
 
+# The same, for the shell's class, with an exception class of its own that hides itself.
 HIDDEN_TRACEBACKS = '''
 class Quiet(Exception):
-    """An exception class of its own, and a shell class whose tracebacks show nothing."""
+    def __str__(self):
+        return ""
 
 
-type(get_ipython())._showtraceback = lambda *args, **kwargs: None
+shell_class = type(get_ipython())
+shell_class._showtraceback = lambda *args, **kwargs: None
+ran = shell_class.run_cell_async
+
+
+async def run_cell_async(self, *args, **kwargs):
+    result = await ran(self, *args, **kwargs)
+    if result.error_in_exec is not None:
+        result.error_in_exec = None
+    return result
+
+
+shell_class.run_cell_async = run_cell_async
 '''
 
 

@@ -214,11 +214,18 @@ def test_tensor_operators(case):
     case.expect(case.call("add", batch, bias), "(4, 3) + (3,): broadcasting")
     case.expect(case.call("mul", bias, batch), "(3,) * (4, 3)")
     case.expect(case.call("add", a, [1, 1, 1]), "a + a list")
+    # The operators must not upcast on their way to the scalar operations (whose own dtypes are their own cells').
     f32 = case.tensor(rng.uniform(0.5, 2, size=2), np.float32)
-    for verb, left, right in (("mul", f32, 2), ("sub", 2, f32), ("truediv", 3, f32), ("pow", f32, 2),
-                              ("sub", f32, 0.5)):
-        case.expect(case.call("attr", case.call(verb, left, right), "dtype"), f"dtype of a float32 tensor {verb} a "
-                    "number", "numbers adapt to the tensor")
+    fd = case.call("attr", f32, "data")
+    negated, inverse = own_forward(case, "Negate", (), fd), own_forward(case, "PowerScalar", (-1,), fd)
+    for expression, verb, left, right, same_as in (
+            ("f32 * 2", "mul", f32, 2, own_forward(case, "MulScalar", (2,), fd)),
+            ("2 - f32", "sub", 2, f32, own_forward(case, "AddScalar", (2,), negated)),
+            ("3 / f32", "truediv", 3, f32, own_forward(case, "MulScalar", (3,), inverse)),
+            ("f32 ** 2", "pow", f32, 2, own_forward(case, "PowerScalar", (2,), fd)),
+            ("f32 - 0.5", "sub", f32, 0.5, own_forward(case, "AddScalar", (-0.5,), fd))):
+        case.expect(case.call("attr", case.call(verb, left, right), "dtype"), f"dtype of {expression}",
+                    "numbers adapt to the tensor", like=case.call("attr", same_as, "dtype"))
     constant = case.tensor([1.0, 2.0], requires_grad=False)
     case.expect(case.call("attr", case.call("mul", constant, 2), "requires_grad"), "(constant * 2).requires_grad")
 
