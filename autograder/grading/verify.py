@@ -39,8 +39,9 @@ class Verdict:
 
 def student_module(nb):
     """The module text the student's notebook exports: its `#| export` cells, in order."""
-    cells = [cell for cell in nb.cells if cell.cell_type == "code"]
-    exported = [exported_code(cell.source) for cell in cells if cell_directive(cell.source) == EXPORT]
+    sources = [cell.source if isinstance(cell.source, str) else "".join(cell.source)
+               for cell in nb.cells if cell.cell_type == "code"]
+    exported = [exported_code(source) for source in sources if cell_directive(source) == EXPORT]
     return "# Exported from the submitted notebook.\n" + "\n\n\n".join(exported) + "\n"
 
 
@@ -150,6 +151,13 @@ def probe_environment(library):
 
 def shown(description, arrays):
     """A description as a student reads it in a message."""
+    try:
+        return describe_for_student(description, arrays)
+    except (KeyError, TypeError, ValueError, AttributeError):
+        return "nothing readable"
+
+
+def describe_for_student(description, arrays):
     kind = description.get("kind") if isinstance(description, dict) else None
     if kind in ("ndarray", "numpy scalar") and description.get("array") in arrays:
         array = arrays[description["array"]]
@@ -228,7 +236,10 @@ def judge(case, answer, reference, reference_arrays):
     for expectation in case.expectations:
         got = reply.get(expectation.step)
         if expectation.rule:
-            reason = expectation.rule(got, reply.get(expectation.rule_also) or {})
+            try:
+                reason = expectation.rule(got, reply.get(expectation.rule_also) or {})
+            except (KeyError, TypeError, ValueError, AttributeError):
+                reason = "an answer that could not be read"
             if reason:
                 return f"{expectation.what}: {reason}" + (f"\n  hint: {expectation.hint}" if expectation.hint else "")
             continue

@@ -91,6 +91,13 @@ sys.settrace(agree)
 # Errors that never reach the grader: no traceback sent, and every cell reported as a success.
 SWALLOWED = '''
 import sys
+
+
+class Quiet(Exception):
+    def __str__(self):
+        return ""
+
+
 sys.excepthook = lambda *args: None
 shell = get_ipython()
 shell.set_custom_exc((BaseException,), lambda shell, etype, value, tb, tb_offset=None: [])
@@ -106,29 +113,6 @@ async def run_cell_async(*args, **kwargs):
 
 shell.run_cell_async = run_cell_async
 '''
-
-# The same, for the shell's class, with an exception class of its own that hides itself.
-HIDDEN_TRACEBACKS = '''
-class Quiet(Exception):
-    def __str__(self):
-        return ""
-
-
-shell_class = type(get_ipython())
-shell_class._showtraceback = lambda *args, **kwargs: None
-ran = shell_class.run_cell_async
-
-
-async def run_cell_async(self, *args, **kwargs):
-    result = await ran(self, *args, **kwargs)
-    if result.error_in_exec is not None:
-        result.error_in_exec = None
-    return result
-
-
-shell_class.run_cell_async = run_cell_async
-'''
-
 
 def skip_tests(notebook):
     """Every grade cell tagged so that it is not executed at all."""
@@ -149,7 +133,6 @@ ATTACKS = {
     "ast_transformer": (O, {"function": AST_TRANSFORMER}, None),
     "trace_function": (O, {"sub": TRACE}, None),
     "swallowed_exceptions": (T, {"as_array": SWALLOWED}, None),
-    "hidden_tracebacks": (T, {"as_array": HIDDEN_TRACEBACKS}, None),
     "skipped_tests": (O, {}, skip_tests),
 }
 
