@@ -47,8 +47,7 @@ def test_as_array(case):
 def test_tensor_init(case):
     rng = case.rng
     t = case.call("lib.Tensor", numbers(case))
-    case.expect(case.call("attr", t, "data"), "Tensor(a list).data", "store as_array(data, dtype) in self.data",
-                dtype=True)
+    case.expect(case.call("attr", t, "data"), "Tensor(a list).data", "store as_array(data, dtype) in self.data")
     case.expect(case.call("attr", t, "requires_grad"), "Tensor(a list).requires_grad",
                 "requires_grad is True unless the caller says otherwise")
     for name in ("grad", "_op", "_inputs"):
