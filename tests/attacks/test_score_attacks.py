@@ -10,9 +10,9 @@ import pytest
 from nbgrader.api import Gradebook
 
 from autograder import demo
-from autograder.course import REPO, succeeded
+from autograder.course import REPO, chapters, succeeded
 from autograder.grading import verify
-from autograder.grading.checks import Case
+from autograder.grading.checks import Case, chapter_checks
 from autograder.grading.verified_scores import FLAG
 from tests.attacks.submissions import ATTACKS, attack_notebook
 
@@ -90,3 +90,19 @@ def test_a_malformed_answer_fails_the_check_not_the_grader():
     for reply in ({"s0": "text"}, {"s0": {"kind": "sequence", "items": 3}}, {"s0": {"kind": "ndarray", "array": []}},
                   {"s0": {"kind": "Tensor", "data": {"kind": "ndarray", "array": "missing"}}}, {}):
         assert verify.judge(case, (reply, {}), reference, {}).startswith("Negate()")
+
+
+@pytest.mark.parametrize("chapter", chapters())
+def test_every_grade_cell_of_every_chapter_is_verified(chapter):
+    source = next((REPO / "source" / chapter).glob("*.ipynb"))
+    graded = {cell.metadata.nbgrader.grade_id for cell in nbformat.read(source, as_version=4).cells
+              if cell.metadata.get("nbgrader", {}).get("grade")}
+    assert set(chapter_checks(chapter)) == graded
+
+
+@pytest.mark.parametrize("chapter", chapters())
+def test_the_reference_passes_verification_and_the_release_fails_it(chapter):
+    for folder, passes in (("source", True), ("release", False)):
+        notebook = nbformat.read(next((REPO / folder / chapter).glob("*.ipynb")), as_version=4)
+        verdicts = verify.verify(notebook, chapter, REPO)
+        assert {grade_id: verdict.passed for grade_id, verdict in verdicts.items()} == dict.fromkeys(verdicts, passes)
