@@ -196,7 +196,8 @@ def _text(error):
         return "(a message that could not be turned into text)"
 
 
-def main(library, folder, first=0):
+def main(folder, first=0):
+    """Answer the cells of FOLDER/cases.json from `first` on (the library is already on the path)."""
     save, dump, replace = np.savez, json.dump, os.replace
     with open(os.path.join(folder, "cases.json"), encoding="utf-8") as file:
         cells = json.load(file)
@@ -221,4 +222,4 @@ def main(library, folder, first=0):
 
 
 if __name__ == "__main__":
-    main(sys.argv[1], sys.argv[2], int(sys.argv[3]) if len(sys.argv) > 3 else 0)
+    main(sys.argv[2], int(sys.argv[3]) if len(sys.argv) > 3 else 0)

@@ -29,6 +29,9 @@ from coursework.export import EXPORT, cell_directive, exported_code, module_sour
 
 CELL_SECONDS = 30            # a grade cell's case must be answered within this time
 MAX_REPLY_BYTES = 32 << 20   # the most a reply (JSON and arrays together) may take
+# The probe's whole environment: nothing of the grader's (no paths, no secrets), one thread for NumPy.
+PROBE_ENVIRONMENT = {"PATH": "/usr/bin:/bin", "HOME": "/tmp", "LANG": "C.UTF-8", "OMP_NUM_THREADS": "1",
+                     "OPENBLAS_NUM_THREADS": "1", "PYTHONHASHSEED": "0"}
 
 
 @dataclass
@@ -91,7 +94,7 @@ def run_probe(folder, library, count, meanwhile=lambda: None):
     while first < count:
         command = confine([sys.executable, "-I", "-S", "-B", str(folder / "probe.py"), str(library), str(folder),
                            str(first)], workdir=folder, library=library)
-        process = subprocess.Popen(command, cwd=folder, env=probe_environment(library), stdin=subprocess.DEVNULL,
+        process = subprocess.Popen(command, cwd=folder, env=PROBE_ENVIRONMENT, stdin=subprocess.DEVNULL,
                                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
         meanwhile()
         meanwhile = lambda: None  # noqa: E731 (once)
@@ -141,10 +144,6 @@ def stop(process):
             pass
     process.wait()
 
-
-def probe_environment(library):
-    return {"PATH": "/usr/bin:/bin", "HOME": "/tmp", "LANG": "C.UTF-8", "OMP_NUM_THREADS": "1",
-            "OPENBLAS_NUM_THREADS": "1", "PYTHONHASHSEED": "0"}
 
 
 # --- Judging --------------------------------------------------------------------------------------------
