@@ -6,6 +6,7 @@ the gradebook (generate_feedback, export, formgrader) shows the verified score.
 """
 import json
 import os
+import time
 from pathlib import Path
 
 from nbformat.v4 import new_markdown_cell, new_output
@@ -37,7 +38,9 @@ class VerifyScores(NbGraderPreprocessor):
         info = resources["nbgrader"]
         chapter, student, notebook = info["assignment"], info["student"], info["notebook"]
         course = Path(self.config.CourseDirectory.get("root", os.getcwd()))
+        started = time.perf_counter()
         verdicts = verify(nb, chapter, course)
+        self.log.info("Verified %s of %s in %.2f s", student, chapter, time.perf_counter() - started)
         if verdicts is None:
             self.log.warning("No verified checks for %s: its in-kernel scores stand", chapter)
             return nb, resources
