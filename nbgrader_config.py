@@ -21,6 +21,8 @@ c.Autograde.autograde_preprocessors = [
     "nbconvert.preprocessors.ClearMetadataPreprocessor",
     "nbgrader.preprocessors.LimitOutput",
     "nbgrader.preprocessors.SaveAutoGrades",
+    # Every grade cell checked again outside the kernel; the lower score counts and a higher in-kernel one is flagged.
+    "autograder.grading.verified_scores.VerifyScores",
     "nbgrader.preprocessors.AssignLatePenalties",
     "nbgrader.preprocessors.CheckCellMetadata",
 ]

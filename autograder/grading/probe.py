@@ -1,0 +1,225 @@
+"""The probe: the one script that runs a student's library, in a sandboxed process of its own.
+
+`python -I -S -B probe.py LIBRARY FOLDER [FIRST]` imports `babygrad` from LIBRARY (the reference for the chapters
+before the graded one, the student's module for it), reads the cases in FOLDER/cases.json and their arrays in
+FOLDER/inputs.npz, and answers each grade cell's case in FOLDER/reply-N.json (plain values) and reply-N.npz (the
+arrays it returned). It interprets the cases; it decides nothing: the trusted grader reads the replies as data and
+judges them. The grader also runs the same steps on the reference library, in its own process, with `run_steps`.
+
+A cell's case is {"steps": [...], "report": [names of the steps whose values go back]}; a step is {"name",
+"call", "args", "kwargs"}. `call` names what to call: "lib.ops.Sub" (an attribute of the
+babygrad package), "np.float16", "@x.sum" (a method of the value named x), or one of the small verbs in VERBS.
+An argument {"var": "x"} is the value of an earlier step, {"input": "k"} a fresh copy of an input array,
+{"tuple": [...]} a tuple, anything else the JSON value itself.
+"""
+import json
+import os
+import sys
+import sysconfig
+
+if __name__ == "__main__":  # started with -S: find the library, then this environment's packages (no .pth files)
+    sys.path[:0] = [sys.argv[1]]
+    sys.path.append(sysconfig.get_paths()["purelib"])
+
+import numpy as np  # noqa: E402 (after the path is set)
+
+MAX_TEXT = 2000     # characters kept of a string or an error message
+MAX_ITEMS = 64      # items described of a list or tuple
+MAX_ARRAY = 1 << 20  # numbers kept of one array
+
+
+def reference_build_topo(root):
+    """A correct topological order, so that a wrong build_topo costs only its own cell."""
+    order, visited, stack = [], set(), [(root, False)]
+    while stack:
+        tensor, ready = stack.pop()
+        if ready:
+            order.append(tensor)
+        elif id(tensor) not in visited:
+            visited.add(id(tensor))
+            stack.append((tensor, True))
+            stack.extend((parent, False) for parent in tensor._inputs
+                         if parent.requires_grad and id(parent) not in visited)
+    return order
+
+
+def backward_of(op, *inputs, out_grad):
+    """What `op.backward` returns for a node made by hand from `op.forward`, as the chapter's tests build it."""
+    lib = sys.modules["babygrad"]
+    node = lib.Tensor(op.forward(*[tensor.data for tensor in inputs]))
+    node._op, node._inputs = op, tuple(inputs)
+    grads = op.backward(lib.Tensor(out_grad, requires_grad=False), node)
+    return (grads,) if isinstance(grads, lib.Tensor) else tuple(grads) if isinstance(grads, list) else grads
+
+
+def chain(start, length, method, *args):
+    """`start` after `length` applications of `method` (a graph too deep for recursion)."""
+    for _ in range(length):
+        start = getattr(start, method)(*args)
+    return start
+
+
+def positions(sequence, *named):
+    """Where each of `named` sits in `sequence` (by identity), -1 where it is missing."""
+    where = {id(item): index for index, item in enumerate(sequence)}
+    return [where.get(id(item), -1) for item in named]
+
+
+def make_op(name, body):
+    """A small Function subclass defined by a test (one line of forward)."""
+    lib = sys.modules["babygrad"]
+    forwards = {"twice": lambda self, a: 2 * a, "plus": lambda self, a, b: a + b, "total": lambda self, a: np.sum(a)}
+    return type(name, (lib.ops.Function,), {"__slots__": (), "forward": forwards[body]})
+
+
+def no_grad_call(function, *args):
+    with sys.modules["babygrad"].ops.no_grad():
+        return function(*args)
+
+
+def backward_and_grad(tensor, *args, of, **kwargs):
+    """Call tensor.backward(...), then return the .grad of `of`."""
+    tensor.backward(*args, **kwargs)
+    return of.grad
+
+
+def use_reference_build_topo():
+    sys.modules["babygrad"].backprop.build_topo = reference_build_topo
+
+
+def reference_unbroadcast(grad, shape):
+    """A correct unbroadcast, so that a wrong one costs only its own cell."""
+    ops = sys.modules["babygrad"].ops
+    if grad is None or grad.shape == tuple(shape):
+        return grad
+    added = grad.ndim - len(shape)
+    stretched = tuple(added + axis for axis, size in enumerate(shape) if size == 1 and grad.shape[added + axis] != 1)
+    return ops.reshape(ops.summation(grad, tuple(range(added)) + stretched), shape)
+
+
+def use_reference_unbroadcast():
+    sys.modules["babygrad"].gradients.unbroadcast = reference_unbroadcast
+
+
+VERBS = {
+    "attr": getattr, "is": lambda a, b: a is b, "len": len, "getitem": lambda a, i: a[i], "repr": repr,
+    "str": str, "type_name": lambda a: type(a).__name__, "abs": abs, "scalar": lambda a: a[()],
+    "flags": lambda a: [bool(a.flags.writeable), bool(a.flags.c_contiguous)],
+    "shares_memory": lambda a, b: bool(np.shares_memory(a, b)), "is_grad_enabled": None,
+    "backward_of": backward_of, "chain": chain, "positions": positions, "make_op": make_op,
+    "no_grad_call": no_grad_call, "backward_and_grad": backward_and_grad,
+    "use_reference_build_topo": use_reference_build_topo, "use_reference_unbroadcast": use_reference_unbroadcast,
+    "add": lambda a, b: a + b, "sub": lambda a, b: a - b, "mul": lambda a, b: a * b,
+    "truediv": lambda a, b: a / b, "pow": lambda a, b: a ** b, "neg": lambda a: -a, "matmul": lambda a, b: a @ b,
+    "isinstance_tensor": lambda a: isinstance(a, sys.modules["babygrad"].Tensor),
+    "isinstance_ndarray": lambda a: isinstance(a, np.ndarray),
+}
+
+
+def resolve(argument, values, inputs):
+    if isinstance(argument, dict):
+        if "var" in argument:
+            value = values[argument["var"]]
+            if isinstance(value, BaseException):
+                raise value  # a step that needs a failed one fails with the same error
+            return value
+        if "input" in argument:
+            return np.array(inputs[argument["input"]])
+        if "tuple" in argument:
+            return tuple(resolve(item, values, inputs) for item in argument["tuple"])
+        return {key: resolve(item, values, inputs) for key, item in argument.items()}
+    if isinstance(argument, list):
+        return [resolve(item, values, inputs) for item in argument]
+    return argument
+
+
+def callee(name, values, lib):
+    if name.startswith("lib."):
+        target = lib
+        for part in name.split(".")[1:]:
+            target = getattr(target, part)
+        return target
+    if name.startswith("np."):
+        return getattr(np, name[3:])
+    if name.startswith("@"):
+        variable, _, method = name[1:].partition(".")
+        value = values[variable]
+        if isinstance(value, BaseException):
+            raise value
+        return getattr(value, method) if method else value
+    if name == "is_grad_enabled":
+        return lib.ops.is_grad_enabled
+    return VERBS[name]
+
+
+def run_steps(steps, inputs, lib):
+    """{step name: its value, or the exception it raised}, the steps run in order on the library `lib`."""
+    values = {}
+    for step in steps:
+        try:
+            function = callee(step["call"], values, lib)
+            args = [resolve(argument, values, inputs) for argument in step.get("args", [])]
+            kwargs = {key: resolve(value, values, inputs) for key, value in step.get("kwargs", {}).items()}
+            values[step["name"]] = function(*args, **kwargs)
+        except Exception as error:  # the student's error is an answer too
+            values[step["name"]] = error
+    return values
+
+
+def describe(value, arrays, depth=0):
+    """`value` as plain JSON data; arrays go into `arrays` and are named in the description."""
+    lib = sys.modules.get("babygrad")
+    if isinstance(value, BaseException):
+        return {"kind": "error", "types": [cls.__name__ for cls in type(value).__mro__][:MAX_ITEMS],
+                "message": _text(value)}
+    if value is None or type(value) in (bool, int, float, str):
+        return {"kind": type(value).__name__, "value": value[:MAX_TEXT] if type(value) is str else value}
+    if type(value) is np.ndarray or isinstance(value, np.generic):
+        key = f"a{len(arrays)}"
+        array = np.asarray(value)
+        if array.dtype.kind not in "biuf" or array.size > MAX_ARRAY:
+            return {"kind": "object", "type": f"array of {array.dtype} with {array.size} numbers"}
+        arrays[key] = array
+        return {"kind": "ndarray" if type(value) is np.ndarray else "numpy scalar", "array": key}
+    if lib is not None and isinstance(value, lib.Tensor) and depth < 2:
+        return {"kind": "Tensor", "data": describe(value.data, arrays, depth + 1)}
+    if type(value) in (tuple, list) and depth < 2:
+        return {"kind": "sequence", "type": type(value).__name__, "length": len(value),
+                "items": [describe(item, arrays, depth + 1) for item in value[:MAX_ITEMS]]}
+    return {"kind": "object", "type": type(value).__name__[:200]}
+
+
+def _text(error):
+    try:
+        return str(error)[:MAX_TEXT]
+    except Exception:
+        return "(a message that could not be turned into text)"
+
+
+def main(folder, first=0):
+    """Answer the cells of FOLDER/cases.json from `first` on (the library is already on the path)."""
+    save, dump, replace = np.savez, json.dump, os.replace
+    with open(os.path.join(folder, "cases.json"), encoding="utf-8") as file:
+        cells = json.load(file)
+    with np.load(os.path.join(folder, "inputs.npz"), allow_pickle=False) as stored:
+        inputs = {key: stored[key] for key in stored.files}
+    try:
+        import babygrad
+    except BaseException as error:  # SyntaxError, SystemExit: the whole library failed to load
+        with open(os.path.join(folder, "import-error.json"), "w", encoding="utf-8") as file:
+            dump({"error": f"{type(error).__name__}: {_text(error)}"}, file)
+        return
+    for index in range(first, len(cells)):
+        arrays = {}
+        values = run_steps(cells[index]["steps"], inputs, babygrad)
+        reply = {name: describe(values[name], arrays) for name in cells[index]["report"] if name in values}
+        base = os.path.join(folder, f"reply-{index}")
+        save(base + ".tmp.npz", **arrays)
+        with open(base + ".tmp.json", "w", encoding="utf-8") as file:
+            dump(reply, file)
+        replace(base + ".tmp.npz", base + ".npz")
+        replace(base + ".tmp.json", base + ".json")
+
+
+if __name__ == "__main__":
+    main(sys.argv[2], int(sys.argv[3]) if len(sys.argv) > 3 else 0)
