@@ -16,10 +16,12 @@ import os
 import shutil
 import tempfile
 import time
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import nbformat
+from sqlalchemy.exc import SAWarning
 from nbgrader.preprocessors import Execute, NbGraderPreprocessor
 from traitlets.utils.importstring import import_item
 
@@ -212,7 +214,10 @@ class Writer:
     def write(self, executed):
         chapter, student = executed["chapter"], executed["student"]
         Replay.recorded = executed["notebooks"]
-        outcome = self.api.autograde(chapter, student)
+        with warnings.catch_warnings():
+            # nbgrader's database layer warns about its own sessions: not the teacher's problem.
+            warnings.filterwarnings("ignore", category=SAWarning)
+            outcome = self.api.autograde(chapter, student)
         log = executed["log"] + "\n--- writing the gradebook ---\n" + outcome.get("log", "")
         if "GraderFailure" in log:
             raise GraderFailure(f"{student}: {reason(log)}")
