@@ -45,8 +45,13 @@ def nbgrader_for_course(root, config=None, db_url=None):
     config = config if config is not None else course_config(root)
     config.CourseDirectory.root = str(Path(root).resolve())
     if db_url:
-        config.CourseDirectory.db_url = db_url
+        config.CourseDirectory.db_url = database_url(db_url)
     return NbGraderAPI(config=config)
+
+
+def database_url(url):
+    """A gradebook's URL for SQLAlchemy: plain postgresql:// goes through psycopg2, the driver the course installs."""
+    return "postgresql+psycopg2://" + url[len("postgresql://"):] if url.startswith("postgresql://") else url
 
 
 def succeeded(result, what):
