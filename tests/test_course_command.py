@@ -13,7 +13,7 @@ from nbgrader.api import Gradebook
 
 from autograder import cli
 from autograder.classroom import answered, crashing, make_mixed_class
-from autograder.course import nbgrader_for_course
+from autograder.course import database_url
 from autograder.grading import parallel
 from tests.postgres import postgresql_server, server_programs
 
@@ -103,7 +103,7 @@ def test_a_gradebook_in_postgresql_gets_the_grades_of_serial_nbgrader(serial, un
     (course / "gradebook.db").unlink()
     with postgresql_server() as url:
         assert cli.main(["grade", CHAPTER, "--course", str(course), "--db", url]) == 0
-        assert gradebook_grades(url) == serial
+        assert gradebook_grades(database_url(url)) == serial
     assert not (course / "gradebook.db").exists()
 
 
