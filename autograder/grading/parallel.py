@@ -22,7 +22,8 @@ from pathlib import Path
 
 import nbformat
 from sqlalchemy.exc import SAWarning
-from nbgrader.preprocessors import Execute, NbGraderPreprocessor
+from nbgrader.converters import Autograde
+from nbgrader.preprocessors import CheckCellMetadata, Execute, NbGraderPreprocessor
 from traitlets.utils.importstring import import_item
 
 from autograder.course import chapters, nbgrader_for_course, succeeded
@@ -68,9 +69,11 @@ def write_tree(root, files):
         path.write_bytes(data)
 
 
-def course_bundle(course):
-    """The course as a worker receives it: plain bytes, and a digest that names this version of it."""
-    files = read_tree(course, COURSE_PARTS)
+def course_bundle(course, gradebook):
+    """The course as a worker receives it: plain bytes, and a digest that names this version of it.
+
+    `gradebook` is a SQLite gradebook that holds the chapter, which the worker copies rather than make its own."""
+    files = {**read_tree(course, COURSE_PARTS), "gradebook.db": gradebook}
     digest = hashlib.sha256()
     for name in sorted(files):
         digest.update(name.encode() + b"\0" + hashlib.sha256(files[name]).digest())
@@ -81,19 +84,23 @@ def notebook_digest(nb):
     return hashlib.sha256(nbformat.writes(nb).encode()).hexdigest()
 
 
+def as_class(item):
+    """A preprocessor as nbgrader's configuration names it (a class or its import string): the class."""
+    return import_item(item) if isinstance(item, str) else item
+
+
 def execute_class(config):
     """The preprocessor class that runs notebooks in the course's autograde pipeline."""
     for item in config.Autograde.autograde_preprocessors:
-        cls = import_item(item) if isinstance(item, str) else item
-        if issubclass(cls, Execute):
-            return cls
+        if issubclass(as_class(item), Execute):
+            return as_class(item)
     raise GraderFailure("the course's Autograde.autograde_preprocessors has no Execute step")
 
 
 def replacing_execute(config, replacement):
-    config.Autograde.autograde_preprocessors = [
-        replacement if (import_item(item) if isinstance(item, str) else item) is execute_class(config) else item
-        for item in config.Autograde.autograde_preprocessors]
+    execute = execute_class(config)
+    config.Autograde.autograde_preprocessors = [replacement if as_class(item) is execute else item
+                                                for item in config.Autograde.autograde_preprocessors]
 
 
 class Recording:
@@ -142,17 +149,20 @@ _scratch = {}  # this worker process's scratch courses, by the digest of the cou
 
 
 def scratch_course(bundle, chapter, parent):
-    """This process's private copy of the course (made once), with the chapter in its own SQLite gradebook."""
+    """This process's private copy of the course and of its gradebook, made once."""
     key = (bundle["digest"], chapter)
     if key not in _scratch:
         root = Path(tempfile.mkdtemp(prefix="babygrad-worker-", dir=parent or worker_folder()))
         write_tree(root, bundle["files"])
-        api = nbgrader_for_course(root, db_url=f"sqlite:///{root / 'gradebook.db'}")
-        replacing_execute(api.config, type("Recorded" + execute_class(api.config).__name__,
-                                           (Recording, execute_class(api.config)), {}))
-        api = nbgrader_for_course(root, config=api.config)
-        succeeded(api.generate_assignment(chapter), f"nbgrader generate_assignment {chapter}")
-        _scratch[key] = root, api
+        config = nbgrader_for_course(root, db_url=f"sqlite:///{root / 'gradebook.db'}").config
+        execute = execute_class(config)
+        # The worker needs only the sanitized notebook and its execution; the writer runs every other step, and
+        # checks that it sanitized the same notebook. So the worker skips the checks of metadata (which change
+        # nothing) and stops after executing.
+        sanitize = config.Autograde.get("sanitize_preprocessors", Autograde.class_traits()["sanitize_preprocessors"].default())
+        config.Autograde.sanitize_preprocessors = [item for item in sanitize if as_class(item) is not CheckCellMetadata]
+        config.Autograde.autograde_preprocessors = [type("Recorded" + execute.__name__, (Recording, execute), {})]
+        _scratch[key] = root, nbgrader_for_course(root, config=config)
     return _scratch[key]
 
 
@@ -173,7 +183,9 @@ def execute_submission(bundle, chapter, student, files, parent=None):
         shutil.rmtree(root / folder / student / chapter, ignore_errors=True)
     write_tree(root / "submitted" / student / chapter, files)
     Recording.recorded = {}
-    outcome = api.autograde(chapter, student)
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", category=SAWarning)
+        outcome = api.autograde(chapter, student)
     return {"student": student, "chapter": chapter, "notebooks": Recording.recorded,
             "log": outcome.get("log", ""), "seconds": time.perf_counter() - started}
 
@@ -210,6 +222,17 @@ class Writer:
             except MissingEntry:
                 pass
         succeeded(self.api.generate_assignment(chapter), f"nbgrader generate_assignment {chapter}")
+
+    def gradebook_file(self, chapter):
+        """The bytes of a SQLite gradebook that holds the chapter: the course's own, or one made from source/."""
+        db_url = self.api.coursedir.db_url
+        if db_url.startswith("sqlite:///") and os.path.exists(db_url[len("sqlite:///"):]):
+            return Path(db_url[len("sqlite:///"):]).read_bytes()
+        with tempfile.TemporaryDirectory(prefix="babygrad-gradebook-") as folder:
+            write_tree(folder, read_tree(self.course, COURSE_PARTS))
+            api = nbgrader_for_course(folder, db_url=f"sqlite:///{Path(folder) / 'gradebook.db'}")
+            succeeded(api.generate_assignment(chapter), f"nbgrader generate_assignment {chapter}")
+            return (Path(folder) / "gradebook.db").read_bytes()
 
     def write(self, executed):
         chapter, student = executed["chapter"], executed["student"]
@@ -249,7 +272,7 @@ def grade(course, chapter, students=None, workers=None, scheduler=None, db_url=N
         raise ValueError(f"no submission of {chapter} in {course / 'submitted'} for: {', '.join(missing)}")
     writer = Writer(course, db_url)
     writer.ensure_assignment(chapter)
-    bundle = course_bundle(course)
+    bundle = course_bundle(course, writer.gradebook_file(chapter))
     if scheduler is not None:
         yield from _on_dask(scheduler, writer, bundle, chapter, students)
     else:
@@ -258,11 +281,15 @@ def grade(course, chapter, students=None, workers=None, scheduler=None, db_url=N
 
 def _on_this_machine(workers, writer, bundle, chapter, students):
     from concurrent.futures import as_completed
+    from concurrent.futures.process import BrokenProcessPool
     with tempfile.TemporaryDirectory(prefix="babygrad-grading-") as scratch, local_pool(workers) as pool:
         futures = [pool.submit(execute_submission, bundle, chapter, student,
                                submission_files(writer.course, chapter, student), scratch) for student in students]
-        for future in as_completed(futures):
-            yield writer.write(future.result())
+        try:
+            for future in as_completed(futures):
+                yield writer.write(future.result())
+        except BrokenProcessPool as error:
+            raise GraderFailure(f"a worker process died: {error}") from error
 
 
 def _on_dask(scheduler, writer, bundle, chapter, students):
