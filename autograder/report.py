@@ -39,8 +39,10 @@ def read_class(course, db_url=None):
     with Gradebook(api.coursedir.db_url, api.coursedir.course_id) as gradebook:
         for assignment in sorted(gradebook.assignments, key=lambda assignment: assignment.name):
             chapter = Chapter(assignment.name, assignment.max_score)
+            order = notebook_order(Path(course) / "source" / assignment.name)
             for notebook in assignment.notebooks:
-                chapter.cells += [cell.name for cell in sorted(notebook.grade_cells, key=lambda cell: cell.id)]
+                chapter.cells += sorted((cell.name for cell in notebook.grade_cells),
+                                        key=lambda name: (order.get(name, len(order)), name))
             for submission in assignment.submissions:
                 student = submission.student.id
                 chapter.scores[student] = submission.score
@@ -56,6 +58,13 @@ def read_class(course, db_url=None):
             if chapter.scores:
                 chapters.append(chapter)
     return chapters
+
+
+def notebook_order(folder):
+    """{grade_id: position} of the cells in the chapter's instructor notebooks: the order the course teaches."""
+    ids = [cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
+           for path in sorted(folder.glob("*.ipynb")) for cell in json.loads(path.read_text(encoding="utf-8"))["cells"]]
+    return {grade_id: position for position, grade_id in enumerate(ids) if grade_id}
 
 
 def picture(figure):
@@ -90,7 +99,7 @@ def lost_points(chapter):
 
 def failure_rates(chapter):
     import matplotlib.pyplot as plt
-    rates = [(cell, chapter.failure_rate(cell)) for cell in chapter.cells]
+    rates = sorted(((cell, chapter.failure_rate(cell)) for cell in chapter.cells), key=lambda item: -item[1])
     figure, axes = plt.subplots(figsize=(5, max(2, 0.22 * len(rates) + 1)))
     axes.barh([cell for cell, _ in rates][::-1], [rate * 100 for _, rate in rates][::-1], color="#c0504d")
     axes.set(xlabel="% of students who lost points", xlim=(0, 100), title=f"{chapter.name}: what the class struggled with")
