@@ -1,7 +1,7 @@
 """nbgrader's configuration for the babygrad course: every grading option in one place.
 
-nbgrader reads this file when it runs in this folder. The course tools (`python -m autograder.build`, the class
-demo) load it too and only change where the course folder is.
+nbgrader reads this file when it runs in this folder. The course tools (`babygrad-course`: build, init, grade, the
+class demo) load it too and only change where the course folder is.
 """
 c = get_config()  # noqa: F821 (nbgrader provides it)
 
@@ -35,6 +35,15 @@ c.Execute.extra_arguments = ["--HistoryManager.hist_file=:memory:", "--IPKernelA
 
 # A submission that lost grade cells, or whose test cells were edited, is graded with the instructor's cells.
 c.OverwriteCells.add_missing_cells = True
+# nbgrader's checks of a submission's cells, with the instructor's cells put back quietly where the student left the
+# released cell as it was (a test cell's hidden tests make its checksum differ every time), aloud where they edited it.
+c.Autograde.sanitize_preprocessors = [
+    "nbgrader.preprocessors.ClearOutput",
+    "nbgrader.preprocessors.DeduplicateIds",
+    "nbgrader.preprocessors.OverwriteKernelspec",
+    "autograder.grading.overwrite.RestoreInstructorCells",
+    "nbgrader.preprocessors.CheckCellMetadata",
+]
 
 # nbgrader gives no points to a test cell that wrote anything on stderr. Warnings are not failures: drop them.
 c.IgnorePattern.enabled = True

@@ -1,7 +1,7 @@
 """Make what is generated from `source/`: the reference package `babygrad/` and the student notebooks `release/`.
 
-    python -m autograder.build            write both
-    python -m autograder.build --check    write nothing; list what differs and exit 1 if anything does
+    babygrad-course build            write both
+    babygrad-course build --check    write nothing; list what differs and exit 1 if anything does
 """
 import argparse
 import shutil

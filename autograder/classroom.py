@@ -104,3 +104,24 @@ def with_tests_passing(notebook):
         if cell.get("metadata", {}).get("nbgrader", {}).get("grade") and cell["cell_type"] == "code":
             cell["source"] = "pass"
     return notebook
+
+
+def make_mixed_class(course, chapter, count):
+    """`count` submissions of `chapter` in `course`/submitted, by turns perfect, with one classic mistake, untouched.
+
+    The students are s001, s002, ...; each buggy one makes the next mistake of the chapter's catalogue."""
+    from autograder.mistakes import CATALOGUE
+    mistakes = [mistake for mistake in CATALOGUE if mistake.chapter == chapter]
+    students = []
+    for number in range(count):
+        student = f"s{number + 1:03}"
+        for release_path in sorted((course / "release" / chapter).glob("*.ipynb")):
+            source_path = course / "source" / chapter / release_path.name
+            notebook = [lambda: answered(release_path, source_path),
+                        lambda: answered(release_path, source_path, [mistakes[number // 3 % len(mistakes)]]),
+                        lambda: read_notebook(release_path)][number % 3]()
+            path = course / "submitted" / student / chapter / release_path.name
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(json.dumps(notebook, indent=1) + "\n", encoding="utf-8")
+        students.append(student)
+    return students

@@ -25,14 +25,33 @@ def chapter_notebooks(folder):
 
 def nbgrader(root):
     """nbgrader's Python API for the course folder `root`, configured by the repo's nbgrader_config.py."""
+    return nbgrader_for_course(root, config=course_config(REPO))
+
+
+def course_config(folder):
+    """The nbgrader configuration in `folder`/nbgrader_config.py."""
+    if not (Path(folder) / "nbgrader_config.py").is_file():
+        raise FileNotFoundError(f"{folder} has no nbgrader_config.py: is it a course folder (babygrad-course init)?")
+    return PyFileConfigLoader("nbgrader_config.py", path=str(folder)).load_config()
+
+
+def nbgrader_for_course(root, config=None, db_url=None):
+    """nbgrader's Python API for the course folder `root`, configured by `config` (default: the folder's own)."""
     # nbgrader starts `alembic` and the `python` of the kernel by name: find this environment's, even when it
     # was not activated.
     scripts = str(Path(sys.executable).parent)
     if scripts not in os.environ["PATH"].split(os.pathsep):
         os.environ["PATH"] = scripts + os.pathsep + os.environ["PATH"]
-    config = PyFileConfigLoader("nbgrader_config.py", path=str(REPO)).load_config()
+    config = config if config is not None else course_config(root)
     config.CourseDirectory.root = str(Path(root).resolve())
+    if db_url:
+        config.CourseDirectory.db_url = database_url(db_url)
     return NbGraderAPI(config=config)
+
+
+def database_url(url):
+    """A gradebook's URL for SQLAlchemy: plain postgresql:// goes through psycopg2, the driver the course installs."""
+    return "postgresql+psycopg2://" + url[len("postgresql://"):] if url.startswith("postgresql://") else url
 
 
 def succeeded(result, what):

@@ -1,4 +1,4 @@
-"""The whole grading pipeline on a sample class, in one command: `python -m autograder.demo [--work DIR]`.
+"""The whole grading pipeline on a sample class, in one command: `babygrad-course demo [--work DIR]`.
 
 It builds the student release from `source/`, writes a class of sample submissions, autogrades them with nbgrader
 into a fresh gradebook, writes feedback pages and a grades CSV, and prints the scores and where the class lost

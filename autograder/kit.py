@@ -1,4 +1,4 @@
-"""The folder a student works in: `python -m autograder.kit DIR`.
+"""The folder a student works in: `babygrad-course kit DIR`.
 
 It holds the release notebooks, the `coursework` tools they load, and a `babygrad` package made from the release
 (every method a stub) plus the library's hand-written parts. As the student fills in cells and exports them, the

@@ -15,7 +15,7 @@ def generated():
 
 def test_babygrad_and_release_match_what_source_generates(generated):
     stale = [str(path.relative_to(REPO)) for path in build.differences(generated)]
-    assert stale == [], f"out of date (run `python -m autograder.build`): {stale}"
+    assert stale == [], f"out of date (run `babygrad-course build`): {stale}"
 
 
 def test_a_hand_edit_of_a_generated_file_is_reported(generated, tmp_path):

@@ -1,0 +1,307 @@
+"""Grade a class on many cores or on a Dask cluster, with grades exactly those of serial `nbgrader autograde`.
+
+The slow part of grading is running notebooks. Workers do only that: each runs nbgrader's own autograde for a
+submission in a private scratch course (its own folders, its own SQLite gradebook) and sends back the executed
+notebooks as plain text. One writer, in this process, then runs nbgrader's real autograde of the same submission
+on the course, with the execution step replaced by the worker's outputs (after checking that nbgrader sanitized
+the submission into the very notebook the worker executed). So the gradebook rows, the autograded/ files and the
+timestamps are nbgrader's own, only one process ever writes the gradebook, and no grade is lost or written twice.
+
+Workers live as long as the run: each sets up its scratch course and imports nbgrader once. Everything a worker
+needs travels as bytes, so Dask workers on other machines need no shared folder.
+"""
+import hashlib
+import importlib
+import os
+import shutil
+import tempfile
+import time
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import nbformat
+from sqlalchemy.exc import SAWarning
+from nbgrader.converters import Autograde
+from nbgrader.preprocessors import CheckCellMetadata, Execute, NbGraderPreprocessor
+from traitlets.utils.importstring import import_item
+
+from autograder.course import chapters, nbgrader_for_course, succeeded
+from autograder.grading.autograde import reason, submission_score
+
+# What a worker needs from the course: its configuration, the instructor notebooks and the release.
+COURSE_PARTS = ("nbgrader_config.py", "source", "release")
+
+
+class GraderFailure(RuntimeError):
+    """The grader itself failed (not a student's submission): the run must not pass for a success."""
+
+
+@dataclass
+class Graded:
+    """One submission's outcome, for the score table, the log and the report."""
+    student: str
+    chapter: str
+    score: float = 0.0
+    max_score: float = 0.0
+    problem: str = ""  # why nbgrader could not grade the submission; empty when it could
+    seconds: float = 0.0  # the worker's time for the submission
+    log: str = field(default="", repr=False)
+
+
+def read_tree(root, parts):
+    """{relative path: bytes} of every file under the `parts` of `root`."""
+    root = Path(root)
+    files = {}
+    for part in parts:
+        path = root / part
+        paths = [path] if path.is_file() else sorted(p for p in path.rglob("*") if p.is_file())
+        for file in paths:
+            if "__pycache__" not in file.parts and ".ipynb_checkpoints" not in file.parts:
+                files[file.relative_to(root).as_posix()] = file.read_bytes()
+    return files
+
+
+def write_tree(root, files):
+    for name, data in files.items():
+        path = Path(root) / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(data)
+
+
+def course_bundle(course, gradebook):
+    """The course as a worker receives it: plain bytes, and a digest that names this version of it.
+
+    `gradebook` is a SQLite gradebook that holds the chapter, which the worker copies rather than make its own."""
+    files = {**read_tree(course, COURSE_PARTS), "gradebook.db": gradebook}
+    digest = hashlib.sha256()
+    for name in sorted(files):
+        digest.update(name.encode() + b"\0" + hashlib.sha256(files[name]).digest())
+    return {"digest": digest.hexdigest(), "files": files}
+
+
+def notebook_digest(nb):
+    return hashlib.sha256(nbformat.writes(nb).encode()).hexdigest()
+
+
+def as_class(item):
+    """A preprocessor as nbgrader's configuration names it (a class or its import string): the class."""
+    return import_item(item) if isinstance(item, str) else item
+
+
+def execute_class(config):
+    """The preprocessor class that runs notebooks in the course's autograde pipeline."""
+    for item in config.Autograde.autograde_preprocessors:
+        if issubclass(as_class(item), Execute):
+            return as_class(item)
+    raise GraderFailure("the course's Autograde.autograde_preprocessors has no Execute step")
+
+
+def replacing_execute(config, replacement):
+    execute = execute_class(config)
+    config.Autograde.autograde_preprocessors = [replacement if as_class(item) is execute else item
+                                                for item in config.Autograde.autograde_preprocessors]
+
+
+class Recording:
+    """Mixed into the course's Execute step in a worker: keeps each notebook as it went in and came out."""
+    recorded = {}
+
+    def preprocess(self, nb, resources=None, km=None):
+        name = resources["unique_key"]
+        entry = {"sanitized": notebook_digest(nb)}
+        Recording.recorded[name] = entry
+        try:
+            nb, resources = super().preprocess(nb, resources, km)
+        except Exception as error:
+            entry["error"] = [type(error).__module__, type(error).__qualname__, str(error)]
+            raise
+        entry["executed"] = nbformat.writes(nb)
+        return nb, resources
+
+
+class Replay(NbGraderPreprocessor):
+    """Takes the place of Execute in the writer: the worker's executed notebook instead of running it again."""
+    recorded = {}
+
+    def preprocess(self, nb, resources):
+        name = resources["unique_key"]
+        entry = Replay.recorded.get(name)
+        if entry is None or entry["sanitized"] != notebook_digest(nb):
+            raise GraderFailure(f"{name}: the worker executed a different notebook than the one nbgrader sanitized here")
+        if "error" in entry:
+            raise rebuilt_error(*entry["error"])
+        return nbformat.reads(entry["executed"], as_version=4), resources
+
+
+def rebuilt_error(module, qualname, message):
+    """The exception the worker's execution raised, so nbgrader logs the same reason here."""
+    try:
+        cls = getattr(importlib.import_module(module), qualname)
+        return cls(message)
+    except Exception:
+        return RuntimeError(f"{qualname}: {message}")
+
+
+# --- the worker side -------------------------------------------------------------------------------------------
+
+_scratch = {}  # this worker process's scratch courses, by the digest of the course they copy
+
+
+def scratch_course(bundle, chapter, parent):
+    """This process's private copy of the course and of its gradebook, made once."""
+    key = (bundle["digest"], chapter)
+    if key not in _scratch:
+        root = Path(tempfile.mkdtemp(prefix="babygrad-worker-", dir=parent or worker_folder()))
+        write_tree(root, bundle["files"])
+        config = nbgrader_for_course(root, db_url=f"sqlite:///{root / 'gradebook.db'}").config
+        execute = execute_class(config)
+        # The worker needs only the sanitized notebook and its execution; the writer runs every other step, and
+        # checks that it sanitized the same notebook. So the worker skips the checks of metadata (which change
+        # nothing) and stops after executing.
+        sanitize = config.Autograde.get("sanitize_preprocessors", Autograde.class_traits()["sanitize_preprocessors"].default())
+        config.Autograde.sanitize_preprocessors = [item for item in sanitize if as_class(item) is not CheckCellMetadata]
+        config.Autograde.autograde_preprocessors = [type("Recorded" + execute.__name__, (Recording, execute), {})]
+        _scratch[key] = root, nbgrader_for_course(root, config=config)
+    return _scratch[key]
+
+
+def worker_folder():
+    """Where a Dask worker keeps files (Dask removes it), or the system's temporary folder."""
+    try:
+        from distributed import get_worker
+        return get_worker().local_directory
+    except (ImportError, ValueError):
+        return None
+
+
+def execute_submission(bundle, chapter, student, files, parent=None):
+    """Run nbgrader's autograde of one submission in this process's scratch course: the executed notebooks."""
+    started = time.perf_counter()
+    root, api = scratch_course(bundle, chapter, parent)
+    for folder in ("submitted", "autograded"):
+        shutil.rmtree(root / folder / student / chapter, ignore_errors=True)
+    write_tree(root / "submitted" / student / chapter, files)
+    Recording.recorded = {}
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", category=SAWarning)
+        outcome = api.autograde(chapter, student)
+    return {"student": student, "chapter": chapter, "notebooks": Recording.recorded,
+            "log": outcome.get("log", ""), "seconds": time.perf_counter() - started}
+
+
+# --- the writer side -------------------------------------------------------------------------------------------
+
+def submission_files(course, chapter, student):
+    """{path inside the submission: bytes}: what the student handed in for the chapter."""
+    return read_tree(Path(course) / "submitted" / student / chapter, ["."])
+
+
+def students_of(course, chapter):
+    submitted = Path(course) / "submitted"
+    return sorted(folder.name for folder in submitted.iterdir() if (folder / chapter).is_dir()) \
+        if submitted.is_dir() else []
+
+
+class Writer:
+    """The one process that writes the gradebook: nbgrader's autograde, fed the workers' executed notebooks."""
+
+    def __init__(self, course, db_url=None):
+        self.course = Path(course)
+        api = nbgrader_for_course(course, db_url=db_url)
+        replacing_execute(api.config, Replay)
+        self.api = nbgrader_for_course(course, config=api.config)
+
+    def ensure_assignment(self, chapter):
+        """A gradebook (a new PostgreSQL one, say) that lacks the chapter gets it from `source/`, as nbgrader does."""
+        from nbgrader.api import Gradebook, MissingEntry
+        with Gradebook(self.api.coursedir.db_url, self.api.coursedir.course_id) as gradebook:
+            try:
+                gradebook.find_assignment(chapter)
+                return
+            except MissingEntry:
+                pass
+        succeeded(self.api.generate_assignment(chapter), f"nbgrader generate_assignment {chapter}")
+
+    def gradebook_file(self, chapter):
+        """The bytes of a SQLite gradebook that holds the chapter: the course's own, or one made from source/."""
+        db_url = self.api.coursedir.db_url
+        if db_url.startswith("sqlite:///") and os.path.exists(db_url[len("sqlite:///"):]):
+            return Path(db_url[len("sqlite:///"):]).read_bytes()
+        with tempfile.TemporaryDirectory(prefix="babygrad-gradebook-") as folder:
+            write_tree(folder, read_tree(self.course, COURSE_PARTS))
+            api = nbgrader_for_course(folder, db_url=f"sqlite:///{Path(folder) / 'gradebook.db'}")
+            succeeded(api.generate_assignment(chapter), f"nbgrader generate_assignment {chapter}")
+            return (Path(folder) / "gradebook.db").read_bytes()
+
+    def write(self, executed):
+        chapter, student = executed["chapter"], executed["student"]
+        Replay.recorded = executed["notebooks"]
+        with warnings.catch_warnings():
+            # nbgrader's database layer warns about its own sessions: not the teacher's problem.
+            warnings.filterwarnings("ignore", category=SAWarning)
+            outcome = self.api.autograde(chapter, student)
+        log = executed["log"] + "\n--- writing the gradebook ---\n" + outcome.get("log", "")
+        if "GraderFailure" in log:
+            raise GraderFailure(f"{student}: {reason(log)}")
+        score, max_score = submission_score(self.api, chapter, student)
+        if not outcome["success"]:
+            return Graded(student, chapter, 0.0, max_score, reason(outcome.get("log", "")), executed["seconds"], log)
+        return Graded(student, chapter, score, max_score, "", executed["seconds"], log)
+
+
+def local_pool(workers):
+    """Long-lived worker processes started from a clean interpreter (no copy of this process's open gradebook)."""
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+    return ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("forkserver"))
+
+
+def grade(course, chapter, students=None, workers=None, scheduler=None, db_url=None, progress=None):
+    """Grade `students` (default: every submission) of `chapter`; yields a Graded per submission as it is written.
+
+    `scheduler` is a Dask scheduler's address (tcp://HOST:PORT), or a dask.distributed Client; without it the
+    work runs on `workers` processes of this machine (default: one per core).
+    """
+    course = Path(course).resolve()
+    if chapter not in chapters(course / "source"):
+        raise ValueError(f"no chapter {chapter!r} in {course / 'source'}: the chapters are {chapters(course / 'source')}")
+    students = list(students) if students else students_of(course, chapter)
+    missing = [student for student in students if not (course / "submitted" / student / chapter).is_dir()]
+    if missing:
+        raise ValueError(f"no submission of {chapter} in {course / 'submitted'} for: {', '.join(missing)}")
+    writer = Writer(course, db_url)
+    writer.ensure_assignment(chapter)
+    bundle = course_bundle(course, writer.gradebook_file(chapter))
+    if scheduler is not None:
+        yield from _on_dask(scheduler, writer, bundle, chapter, students)
+    else:
+        yield from _on_this_machine(workers or os.cpu_count(), writer, bundle, chapter, students)
+
+
+def _on_this_machine(workers, writer, bundle, chapter, students):
+    from concurrent.futures import as_completed
+    from concurrent.futures.process import BrokenProcessPool
+    with tempfile.TemporaryDirectory(prefix="babygrad-grading-") as scratch, local_pool(workers) as pool:
+        futures = [pool.submit(execute_submission, bundle, chapter, student,
+                               submission_files(writer.course, chapter, student), scratch) for student in students]
+        try:
+            for future in as_completed(futures):
+                yield writer.write(future.result())
+        except BrokenProcessPool as error:
+            raise GraderFailure(f"a worker process died: {error}") from error
+
+
+def _on_dask(scheduler, writer, bundle, chapter, students):
+    from distributed import Client, as_completed
+    client = scheduler if isinstance(scheduler, Client) else Client(scheduler)
+    try:
+        shared = client.scatter(bundle, broadcast=True)
+        futures = [client.submit(execute_submission, shared, chapter, student,
+                                 submission_files(writer.course, chapter, student), key=f"grade-{chapter}-{student}",
+                                 pure=False) for student in students]
+        for future in as_completed(futures):
+            yield writer.write(future.result())
+    finally:
+        if client is not scheduler:
+            client.close()
