@@ -1,0 +1,232 @@
+"""Hostile submissions of chapter 02, each trying one thing a student could try against the grader.
+
+Each is a real notebook: the untouched release ("stubs", worth 0) or a perfect answer ("perfect", worth 100), with
+one cell of attack code added at its start or end, or with its nbgrader metadata edited. `expected` is the honest
+score: what the notebook's own answers are worth, whatever the attack did.
+"""
+import json
+import os
+from dataclasses import dataclass
+from typing import Callable, Optional
+
+from autograder.classroom import answered, read_notebook
+
+CHAPTER, NOTEBOOK = "02_operations", "operations.ipynb"
+
+
+@dataclass
+class Attack:
+    name: str
+    base: str  # "perfect" or "stubs"
+    code: str = ""  # a cell added to the notebook
+    at_end: bool = False  # after every cell (the answers already graded) rather than before the first
+    edit: Optional[Callable] = None  # changes the notebook itself
+
+    @property
+    def expected(self):
+        return 100.0 if self.base == "perfect" else 0.0
+
+
+def nbgrader_cells(notebook, kind):
+    return [cell for cell in notebook["cells"] if cell["metadata"].get("nbgrader", {}).get(kind)]
+
+
+def rename_grade_id(notebook):
+    nbgrader_cells(notebook, "grade")[0]["metadata"]["nbgrader"]["grade_id"] = "renamed_by_student"
+
+
+def remove_grade_id(notebook):
+    del nbgrader_cells(notebook, "grade")[1]["metadata"]["nbgrader"]["grade_id"]
+
+
+def delete_test_cells(notebook):
+    notebook["cells"] = [cell for cell in notebook["cells"] if not cell["metadata"].get("nbgrader", {}).get("grade")]
+
+
+def duplicate_cells(notebook):
+    test, solution = nbgrader_cells(notebook, "grade")[0], nbgrader_cells(notebook, "solution")[1]
+    notebook["cells"] += [json.loads(json.dumps(test)), json.loads(json.dumps(solution))]
+
+
+def ungrade_tests(notebook):
+    for cell in nbgrader_cells(notebook, "grade"):
+        cell["metadata"]["nbgrader"]["grade"] = False
+
+
+def inflate_points(notebook):
+    for cell in nbgrader_cells(notebook, "grade"):
+        cell["metadata"]["nbgrader"].update(points=1000, checksum="0" * 32)
+        cell["source"] = "pass"
+
+
+def tests_made_solutions(notebook):
+    for cell in nbgrader_cells(notebook, "grade"):
+        cell["metadata"]["nbgrader"].update(solution=True, locked=False)
+        cell["source"] = "pass"
+
+
+def scrambled_metadata(notebook):
+    cells = nbgrader_cells(notebook, "grade")
+    cells[0]["metadata"]["nbgrader"] = "not a dict"
+    cells[1]["metadata"]["nbgrader"] = {"grade": True, "points": 50}
+    cells[2]["cell_type"] = "markdown"
+    cells[2].pop("outputs", None), cells[2].pop("execution_count", None)
+
+
+def markdown_script(notebook):
+    notebook["cells"].append({"cell_type": "markdown", "metadata": {}, "id": "student-note",
+                              "source": "<script>document.title='ATTACK-MARKDOWN'</script> my notes"})
+
+
+SPY_FILES = '''
+import os
+for secret in ["{course}/source/{chapter}/{notebook}", "{course}/gradebook.db", "{repo}/babygrad/ops.py",
+               "{repo}/autograder/grading/sandbox.py", "{course}/submitted/perfect/{chapter}/{notebook}",
+               "/etc/shadow", "/root", "{home}"]:
+    try:
+        open(secret).read(1) if os.path.isfile(secret) else os.listdir(secret)
+        print("SPY readable:", secret)
+    except OSError:
+        print("SPY hidden:", secret)
+'''
+
+SPY_PROCESSES = '''
+import os, signal
+visible = [name for name in os.listdir("/proc") if name.isdigit()]
+print("SPY processes:", len(visible))
+for pid in ({grader_pid}, 1):
+    try:
+        os.kill(pid, 0)
+        print("SPY signal reaches", pid)
+    except ProcessLookupError:
+        print("SPY no process", pid)
+    except PermissionError:
+        print("SPY not allowed", pid)
+print("SPY uid:", os.getuid(), os.geteuid())
+print("SPY capabilities:", [line.split()[1] for line in open("/proc/self/status") if line.startswith("CapEff")])
+'''
+
+SPY_NETWORK = '''
+import socket
+for address in [("127.0.0.1", {port}), ("1.1.1.1", 53)]:
+    try:
+        socket.create_connection(address, timeout=2)
+        print("SPY network open", address)
+    except OSError as error:
+        print("SPY network closed", address)
+'''
+
+WRITE_OUTSIDE = '''
+import ctypes, os, site, sys
+targets = ["{site}/zz_attack.pth", "{repo}/ATTACK", "{course}/ATTACK", "{course}/gradebook.db",
+           "{course}/autograded/perfect/ATTACK", "/usr/ATTACK", "/etc/ATTACK", "/root/ATTACK"]
+for target in targets:
+    try:
+        with open(target, "a") as file:
+            file.write("import os; os.system('touch /tmp/owned')\\n")
+        print("SPY wrote", target)
+    except OSError:
+        print("SPY refused", target)
+libc = ctypes.CDLL(None, use_errno=True)
+for folder in ["/usr", "{site}"]:
+    status = libc.mount(None, folder.encode(), None, 32 | 4096 | 16384, None)  # MS_REMOUNT | MS_BIND | MS_REC
+    print("SPY remount", folder, "refused" if status != 0 else "worked")
+with open("mine.txt", "w") as file:
+    file.write("my own folder is writable")
+print("SPY own folder writable")
+'''
+
+ENVIRONMENT = '''
+import os
+print(dict(os.environ))
+'''
+
+LEAK_HIDDEN_TESTS = '''
+from IPython.display import HTML, Javascript, display
+for source in In:
+    print(source)
+print("<script>document.title='ATTACK-PRINT'</script>")
+display(HTML("<script>document.title='ATTACK-HTML'</script><b>bold</b>"))
+display(Javascript("document.title='ATTACK-JS'"))
+'''
+
+ATTACKS = [
+    Attack("perfect", "perfect"),
+    Attack("stubs", "stubs"),
+    Attack("spy_files", "perfect", SPY_FILES),
+    Attack("spy_processes", "perfect", SPY_PROCESSES),
+    Attack("spy_network", "perfect", SPY_NETWORK),
+    Attack("write_outside", "perfect", WRITE_OUTSIDE),
+    Attack("environment", "perfect", ENVIRONMENT, at_end=True),
+    Attack("leak_hidden_tests", "perfect", LEAK_HIDDEN_TESTS, at_end=True),
+    Attack("markdown_script", "perfect", edit=markdown_script),
+    Attack("memory_bomb", "stubs", "import numpy\nhog = numpy.ones(2 ** 29)"),
+    Attack("memory_bomb_late", "perfect", "import numpy\nhog = numpy.ones(2 ** 29)", at_end=True),
+    Attack("fork_bomb", "stubs", '''
+import os, time
+children = []
+while True:
+    pid = os.fork()
+    if pid == 0:
+        time.sleep(600)
+        os._exit(0)
+    children.append(pid)
+'''),
+    Attack("disk_filler", "stubs", '''
+for number in range(1000):
+    with open(f"fill{number}", "wb") as file:
+        for _ in range(8):
+            file.write(b"x" * 2 ** 20)
+'''),
+    Attack("big_file", "stubs", 'open("big", "wb").write(b"x" * 2 ** 25)'),
+    Attack("open_files", "stubs", "files = [open('/dev/null') for _ in range(100000)]"),
+    Attack("cpu_loop", "perfect", "while True:\n    pass", at_end=True),
+    Attack("output_flood", "stubs", 'for _ in range(40):\n    print("x" * 2 ** 20)'),
+    Attack("kill_everything", "perfect", "import os, signal\nos.kill(-1, signal.SIGKILL)", at_end=True),
+    Attack("exit", "perfect", "import os\nos._exit(3)", at_end=True),
+    Attack("segfault", "perfect", "import ctypes\nctypes.string_at(0)", at_end=True),
+    Attack("grade_id_renamed", "perfect", edit=rename_grade_id),
+    Attack("grade_id_removed", "perfect", edit=remove_grade_id),
+    Attack("cells_duplicated", "perfect", edit=duplicate_cells),
+    Attack("test_cells_deleted", "stubs", edit=delete_test_cells),
+    Attack("tests_ungraded", "stubs", edit=ungrade_tests),
+    Attack("points_inflated", "stubs", edit=inflate_points),
+    Attack("tests_made_solutions", "stubs", edit=tests_made_solutions),
+    Attack("metadata_scrambled", "stubs", edit=scrambled_metadata),
+]
+
+# Submissions that cannot be graded at all, and the reason the grader gives.
+BROKEN = {"not_json": "NotJSONError", "cells_not_a_list": "Error", "symlinked": "LinkedSubmissionError"}
+
+
+def notebook_of(attack, release, source, **places):
+    notebook = answered(release, source) if attack.base == "perfect" else read_notebook(release)
+    if attack.code:
+        cell = {"cell_type": "code", "execution_count": None, "id": f"attack-{attack.name}".replace("_", "-"),
+                "metadata": {}, "outputs": [], "source": fill(attack.code.strip(), places)}
+        notebook["cells"].insert(len(notebook["cells"]) if attack.at_end else 0, cell)
+    if attack.edit:
+        attack.edit(notebook)
+    return notebook
+
+
+def fill(code, places):
+    for key, value in places.items():
+        code = code.replace("{" + key + "}", str(value))
+    return code
+
+
+def write_class(course, places):
+    """Every attack's submission, and the broken ones, in `course`/submitted."""
+    release, source = course / "release" / CHAPTER / NOTEBOOK, course / "source" / CHAPTER / NOTEBOOK
+    for attack in ATTACKS:
+        folder = course / "submitted" / attack.name / CHAPTER
+        folder.mkdir(parents=True)
+        notebook = notebook_of(attack, release, source, **places)
+        (folder / NOTEBOOK).write_text(json.dumps(notebook, indent=1), encoding="utf-8")
+    for name in BROKEN:
+        (course / "submitted" / name / CHAPTER).mkdir(parents=True)
+    (course / "submitted" / "not_json" / CHAPTER / NOTEBOOK).write_text('{"cells": [', encoding="utf-8")
+    (course / "submitted" / "cells_not_a_list" / CHAPTER / NOTEBOOK).write_text(json.dumps(
+        {"cells": "none", "metadata": {}, "nbformat": 4, "nbformat_minor": 5}), encoding="utf-8")
+    os.symlink(source, course / "submitted" / "symlinked" / CHAPTER / NOTEBOOK)
