@@ -24,8 +24,8 @@ class RestoreInstructorCells(NbGraderPreprocessor):
         with Gradebook(resources["nbgrader"]["db_url"]) as gradebook:
             instructor = gradebook.find_notebook(notebook, chapter)
             cells = {cell.name: self.instructor_cell(cell, instructor) for cell in instructor.source_cells}
-        order = self.release_order(chapter, notebook) or list(cells)
-        order = [name for name in order if name in cells] + [name for name in cells if name not in order]
+        released = self.released_cells(chapter, notebook)
+        order = [name for name in released if name in cells] + [name for name in cells if name not in released]
         reasons = []
         kept, seen = [], set()
         for cell in nb.cells:
@@ -41,7 +41,7 @@ class RestoreInstructorCells(NbGraderPreprocessor):
                 kept.append(cell)
                 continue
             seen.add(name)
-            kept.append(self.restored(cell, cells[name], reasons))
+            kept.append(self.restored(cell, cells[name], released.get(name), reasons))
         for name in order:
             if name not in seen:
                 reasons.append(f"cell {name!r} was missing: the instructor's was put back")
@@ -71,7 +71,7 @@ class RestoreInstructorCells(NbGraderPreprocessor):
                                               "deletable": False})
 
     @staticmethod
-    def restored(cell, instructor, reasons):
+    def restored(cell, instructor, released, reasons):
         """The instructor's cell, holding the student's text when it is a solution cell of the same type."""
         name = instructor.metadata.nbgrader["grade_id"]
         claimed = cell.metadata.nbgrader
@@ -84,20 +84,21 @@ class RestoreInstructorCells(NbGraderPreprocessor):
         restored = nbformat.from_dict(instructor)
         if instructor.metadata.nbgrader["solution"] and cell.cell_type == instructor.cell_type:
             restored.source = cell.source
-        elif not changed and cell.source != instructor.source and instructor.metadata.nbgrader["locked"]:
+        elif not changed and released is not None and cell.source != released:
             reasons.append(f"cell {name!r} was edited: the instructor's version ran")
         if "id" in cell:
             restored.id = cell.id
         return restored
 
-    def release_order(self, chapter, notebook):
-        """The grade_ids of the released notebook, in its order."""
+    def released_cells(self, chapter, notebook):
+        """{grade_id: source} of the released notebook, in its order (hidden tests are not in the release)."""
         root = Path(self.config.CourseDirectory.get("root", os.getcwd()))
         path = root / "release" / chapter / f"{notebook}.ipynb"
         if not path.exists():
-            return []
+            return {}
         cells = nbformat.read(path, as_version=4).cells
-        return [cell.metadata["nbgrader"]["grade_id"] for cell in cells if "grade_id" in cell.metadata.get("nbgrader", {})]
+        return {cell.metadata["nbgrader"]["grade_id"]: cell.source for cell in cells
+                if "grade_id" in cell.metadata.get("nbgrader", {})}
 
     @staticmethod
     def place(cells, name, order):

@@ -27,6 +27,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from jupyter_client.manager import AsyncKernelManager
+from jupyter_core.utils import run_sync
 from nbclient.exceptions import DeadKernelError
 from nbformat import NotebookNode
 from nbgrader.preprocessors import Execute
@@ -89,7 +90,8 @@ limits = json.loads(sys.argv[1])
 for name, key in [("AS", "memory"), ("CPU", "cpu_seconds"), ("NPROC", "processes"), ("FSIZE", "file_size"),
                   ("NOFILE", "open_files"), ("CORE", None)]:
     value = limits[key] if key else 0
-    resource.setrlimit(getattr(resource, "RLIMIT_" + name), (value, value))
+    # CPU time: a SIGXCPU first (which says why), a SIGKILL only if that did not stop it.
+    resource.setrlimit(getattr(resource, "RLIMIT_" + name), (value, value + 5 if name == "CPU" else value))
 os.execvp(sys.argv[2], sys.argv[2:])
 """
 
@@ -244,7 +246,12 @@ class SandboxedExecute(Execute):
                                         config=self.config)
             self.death = None
             self.output_bytes = {}
-            nb, resources = super().preprocess(nb, resources, km)
+            try:
+                nb, resources = super().preprocess(nb, resources, km)
+            finally:
+                # nbclient leaves a kernel it was given running: end it, and with it its process namespace.
+                if km.has_kernel:
+                    run_sync(km.shutdown_kernel)(now=True)
             self.name_limits(nb, km.limits)
             return nb, resources
 

@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 
 from autograder.course import REPO, RELEASE, SOURCE
-from autograder.grading.sandbox import bubblewrap_available
+from autograder.grading.sandbox import NOBODY, bubblewrap_available
 from tests.attacks.submissions import ATTACKS, BROKEN, CHAPTER, NOTEBOOK, answered, write_class
 from tests.test_generated import hidden_test_lines, strip_regions
 
@@ -27,12 +27,12 @@ pytestmark = pytest.mark.skipif(not bubblewrap_available(), reason="bubblewrap (
 
 # Smaller limits than a course's, so that each bomb is over quickly.
 TEST_LIMITS = """
-c.SandboxedKernelManager.cpu_seconds = 20
+c.SandboxedKernelManager.cpu_seconds = 10
 c.SandboxedKernelManager.processes = 64
 c.SandboxedKernelManager.disk = 32 * 1024 * 1024
 c.SandboxedKernelManager.file_size = 16 * 1024 * 1024
 c.SandboxedExecute.max_output_bytes = 64 * 1024
-c.Execute.timeout = 40
+c.Execute.timeout = 60
 """
 SECRET = "babygrad-grader-secret-7f3a9c"
 SITE = sysconfig.get_paths()["purelib"]
@@ -46,10 +46,15 @@ def new_course(folder):
     return folder
 
 
+def environment():
+    """The instructor's shell: this environment's programs first, and a secret no student may see."""
+    scripts = str(Path(sys.executable).parent)
+    return {**os.environ, "PATH": scripts + os.pathsep + os.environ["PATH"], "BABYGRAD_SECRET": SECRET}
+
+
 def nbgrader_command(course, *arguments, check=True):
     command = [str(Path(sys.executable).parent / "nbgrader"), *arguments]
-    done = subprocess.run(command, cwd=course, capture_output=True, text=True, timeout=900,
-                          env={**os.environ, "BABYGRAD_SECRET": SECRET})
+    done = subprocess.run(command, cwd=course, capture_output=True, text=True, timeout=900, env=environment())
     if check and done.returncode != 0:
         raise RuntimeError(f"nbgrader {' '.join(arguments)} failed:\n{done.stderr}")
     return done.stdout + done.stderr
@@ -66,10 +71,12 @@ def snapshot(*folders):
 
 
 def leftover_kernels():
-    """Grading kernels still running although their grading folder is gone."""
+    """Sandboxed grading kernels (run as nobody) still running although their grading folder is gone."""
     left = []
     for process in Path("/proc").iterdir():
         try:
+            if process.stat().st_uid != NOBODY:
+                continue
             command = (process / "cmdline").read_bytes().split(b"\0")
         except OSError:
             continue
@@ -163,7 +170,7 @@ def test_no_process_of_any_submission_outlives_its_grading(graded):
     ("disk_filler", "the grader allows 32 MiB of files"),
     ("big_file", "the grader allows files of at most 16 MiB"),
     ("open_files", "the grader allows 256 open files"),
-    ("cpu_loop", "the kernel was stopped after 20 s of CPU time"),
+    ("cpu_loop", "the kernel was stopped after 10 s of CPU time"),
     ("output_flood", "the grader keeps 64 KiB of output per cell"),
 ])
 def test_a_limit_that_stops_a_cell_is_named_in_the_feedback(graded, student, reason):
@@ -223,7 +230,8 @@ def test_grading_killed_mid_class_and_run_again_gives_the_same_grades(tmp_path):
         notebook = answered(release, source) if "perfect" in student else json.loads(release.read_text())
         (folder / NOTEBOOK).write_text(json.dumps(notebook))
     command = [str(Path(sys.executable).parent / "nbgrader"), "autograde", CHAPTER]
-    grading = subprocess.Popen(command, cwd=course, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    grading = subprocess.Popen(command, cwd=course, env=environment(), stdout=subprocess.DEVNULL,
+                               stderr=subprocess.DEVNULL)
     half_done = course / "autograded" / "b_perfect" / CHAPTER / NOTEBOOK
     while not half_done.exists() and grading.poll() is None:
         time.sleep(0.05)
