@@ -122,12 +122,14 @@ def environment(library):
             "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
 
 
-def confine(command, workdir, library, sockets=None, limits=Limits()):
+def confine(command, workdir, library, shared=None, limits=Limits()):
     """The argv that runs `command` (an argv) in the closed sandbox.
 
-    `workdir` is the only writable folder (an empty one of `limits.disk` bytes, at that path); `library` is the
-    folder whose `babygrad` package the command imports; `sockets`, a folder shared with the grader (a kernel's
-    connection file and sockets). The command starts with the environment of `environment(library)`.
+    `workdir` is its working folder: an empty one of `limits.disk` bytes, at that path, gone when it ends.
+    `library` is the folder whose `babygrad` package the command imports. `shared`, the one folder it shares with
+    the grader, read-write (a kernel's connection file and sockets; a checker's questions and answers). When
+    grading runs as root, the command runs as `nobody`: call `share_with_sandbox` on `shared` and on the files
+    the grader put in it, and make `library` readable by all. The environment is `environment(library)`.
     """
     arguments = ["bwrap", "--die-with-parent", "--unshare-ipc", "--unshare-pid", "--unshare-net", "--unshare-uts",
                  "--unshare-cgroup-try", "--new-session", "--hostname", "sandbox", "--clearenv"]
@@ -150,8 +152,8 @@ def confine(command, workdir, library, sockets=None, limits=Limits()):
             binds += [("--ro-bind", folder)]
     readable = {sys.base_prefix, sys.prefix, os.path.dirname(coursework.__file__), str(Path(library) / "babygrad")}
     binds += [("--ro-bind", folder) for folder in sorted(readable)]
-    if sockets:
-        binds += [("--bind", str(sockets))]
+    if shared:
+        binds += [("--bind", str(shared))]
     # The folders above what is bound, readable by the sandbox's user (bubblewrap makes them private).
     for folder in sorted({str(parent) for _, path in binds for parent in Path(path).parents} | {
             str(parent) for parent in Path(workdir).parents} - {"/", "/tmp"}):

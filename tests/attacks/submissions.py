@@ -18,7 +18,7 @@ CHAPTER, NOTEBOOK = "02_operations", "operations.ipynb"
 class Attack:
     name: str
     base: str  # "perfect" or "stubs"
-    code: str = ""  # a cell added to the notebook
+    code: object = ""  # a cell added to the notebook, or a list of cells
     at_end: bool = False  # after every cell (the answers already graded) rather than before the first
     edit: Optional[Callable] = None  # changes the notebook itself
 
@@ -31,46 +31,27 @@ def nbgrader_cells(notebook, kind):
     return [cell for cell in notebook["cells"] if cell["metadata"].get("nbgrader", {}).get(kind)]
 
 
-def rename_grade_id(notebook):
-    nbgrader_cells(notebook, "grade")[0]["metadata"]["nbgrader"]["grade_id"] = "renamed_by_student"
+def tamper_keeping_answers(notebook):
+    """A test cell renamed, another without its grade_id, a test and a solution cell duplicated."""
+    tests = nbgrader_cells(notebook, "grade")
+    tests[0]["metadata"]["nbgrader"]["grade_id"] = "renamed_by_student"
+    del tests[1]["metadata"]["nbgrader"]["grade_id"]
+    notebook["cells"] += [json.loads(json.dumps(tests[2])), json.loads(json.dumps(nbgrader_cells(notebook, "solution")[1]))]
 
 
-def remove_grade_id(notebook):
-    del nbgrader_cells(notebook, "grade")[1]["metadata"]["nbgrader"]["grade_id"]
-
-
-def delete_test_cells(notebook):
-    notebook["cells"] = [cell for cell in notebook["cells"] if not cell["metadata"].get("nbgrader", {}).get("grade")]
-
-
-def duplicate_cells(notebook):
-    test, solution = nbgrader_cells(notebook, "grade")[0], nbgrader_cells(notebook, "solution")[1]
-    notebook["cells"] += [json.loads(json.dumps(test)), json.loads(json.dumps(solution))]
-
-
-def ungrade_tests(notebook):
-    for cell in nbgrader_cells(notebook, "grade"):
-        cell["metadata"]["nbgrader"]["grade"] = False
-
-
-def inflate_points(notebook):
-    for cell in nbgrader_cells(notebook, "grade"):
-        cell["metadata"]["nbgrader"].update(points=1000, checksum="0" * 32)
+def tamper_for_points(notebook):
+    """Test cells deleted, ungraded, worth 1000 points with a forged checksum, turned into solutions, scrambled."""
+    tests = nbgrader_cells(notebook, "grade")
+    tests[1]["metadata"]["nbgrader"]["grade"] = False
+    tests[2]["metadata"]["nbgrader"].update(points=1000, checksum="0" * 32)
+    tests[3]["metadata"]["nbgrader"].update(solution=True, locked=False)
+    tests[4]["metadata"]["nbgrader"] = "not a dict"
+    tests[5]["metadata"]["nbgrader"] = {"grade": True, "points": 50}
+    tests[6]["cell_type"] = "markdown"
+    tests[6].pop("outputs", None), tests[6].pop("execution_count", None)
+    for cell in tests[1:]:
         cell["source"] = "pass"
-
-
-def tests_made_solutions(notebook):
-    for cell in nbgrader_cells(notebook, "grade"):
-        cell["metadata"]["nbgrader"].update(solution=True, locked=False)
-        cell["source"] = "pass"
-
-
-def scrambled_metadata(notebook):
-    cells = nbgrader_cells(notebook, "grade")
-    cells[0]["metadata"]["nbgrader"] = "not a dict"
-    cells[1]["metadata"]["nbgrader"] = {"grade": True, "points": 50}
-    cells[2]["cell_type"] = "markdown"
-    cells[2].pop("outputs", None), cells[2].pop("execution_count", None)
+    notebook["cells"].remove(tests[0])
 
 
 def markdown_script(notebook):
@@ -119,7 +100,7 @@ for address in [("127.0.0.1", {port}), ("1.1.1.1", 53)]:
 WRITE_OUTSIDE = '''
 import ctypes, os, site, sys
 targets = ["{site}/zz_attack.pth", "{repo}/ATTACK", "{course}/ATTACK", "{course}/gradebook.db",
-           "{course}/autograded/perfect/ATTACK", "/usr/ATTACK", "/etc/ATTACK", "/root/ATTACK"]
+           "{course}/autograded/spy/ATTACK", "/usr/ATTACK", "/etc/ATTACK", "/root/ATTACK"]
 for target in targets:
     try:
         with open(target, "a") as file:
@@ -150,19 +131,15 @@ display(HTML("<script>document.title='ATTACK-HTML'</script><b>bold</b>"))
 display(Javascript("document.title='ATTACK-JS'"))
 '''
 
-ATTACKS = [
-    Attack("perfect", "perfect"),
-    Attack("stubs", "stubs"),
-    Attack("spy_files", "perfect", SPY_FILES),
-    Attack("spy_processes", "perfect", SPY_PROCESSES),
-    Attack("spy_network", "perfect", SPY_NETWORK),
-    Attack("write_outside", "perfect", WRITE_OUTSIDE),
-    Attack("environment", "perfect", ENVIRONMENT, at_end=True),
-    Attack("leak_hidden_tests", "perfect", LEAK_HIDDEN_TESTS, at_end=True),
-    Attack("markdown_script", "perfect", edit=markdown_script),
-    Attack("memory_bomb", "stubs", "import numpy\nhog = numpy.ones(2 ** 29)"),
-    Attack("memory_bomb_late", "perfect", "import numpy\nhog = numpy.ones(2 ** 29)", at_end=True),
-    Attack("fork_bomb", "stubs", '''
+BOMBS = [
+    "import numpy\nhog = numpy.ones(2 ** 29)",
+    'for number in range(1000):\n    with open(f"fill{number}", "wb") as file:\n'
+    '        for _ in range(8):\n            file.write(b"x" * 2 ** 20)',
+    'open("/tmp/big", "wb").write(b"x" * 2 ** 25)',
+    "files = []\ntry:\n    while True:\n        files.append(open('/dev/null'))\nfinally:\n"
+    "    for file in files:\n        file.close()",
+    'for _ in range(40):\n    print("x" * 2 ** 20)',
+    """
 import os, time
 children = []
 while True:
@@ -171,28 +148,18 @@ while True:
         time.sleep(600)
         os._exit(0)
     children.append(pid)
-'''),
-    Attack("disk_filler", "stubs", '''
-for number in range(1000):
-    with open(f"fill{number}", "wb") as file:
-        for _ in range(8):
-            file.write(b"x" * 2 ** 20)
-'''),
-    Attack("big_file", "stubs", 'open("big", "wb").write(b"x" * 2 ** 25)'),
-    Attack("open_files", "stubs", "files = [open('/dev/null') for _ in range(100000)]"),
+""",
+]
+
+ATTACKS = [
+    Attack("spy", "perfect", [SPY_FILES, SPY_PROCESSES, SPY_NETWORK, WRITE_OUTSIDE, ENVIRONMENT]),
+    Attack("leak", "perfect", LEAK_HIDDEN_TESTS, at_end=True, edit=markdown_script),
+    Attack("bombs", "stubs", BOMBS),
     Attack("cpu_loop", "perfect", "while True:\n    pass", at_end=True),
-    Attack("output_flood", "stubs", 'for _ in range(40):\n    print("x" * 2 ** 20)'),
     Attack("kill_everything", "perfect", "import os, signal\nos.kill(-1, signal.SIGKILL)", at_end=True),
-    Attack("exit", "perfect", "import os\nos._exit(3)", at_end=True),
     Attack("segfault", "perfect", "import ctypes\nctypes.string_at(0)", at_end=True),
-    Attack("grade_id_renamed", "perfect", edit=rename_grade_id),
-    Attack("grade_id_removed", "perfect", edit=remove_grade_id),
-    Attack("cells_duplicated", "perfect", edit=duplicate_cells),
-    Attack("test_cells_deleted", "stubs", edit=delete_test_cells),
-    Attack("tests_ungraded", "stubs", edit=ungrade_tests),
-    Attack("points_inflated", "stubs", edit=inflate_points),
-    Attack("tests_made_solutions", "stubs", edit=tests_made_solutions),
-    Attack("metadata_scrambled", "stubs", edit=scrambled_metadata),
+    Attack("tampered_answers_kept", "perfect", edit=tamper_keeping_answers),
+    Attack("tampered_for_points", "stubs", edit=tamper_for_points),
 ]
 
 # Submissions that cannot be graded at all, and the reason the grader gives.
@@ -201,10 +168,11 @@ BROKEN = {"not_json": "NotJSONError", "cells_not_a_list": "Error", "symlinked": 
 
 def notebook_of(attack, release, source, **places):
     notebook = answered(release, source) if attack.base == "perfect" else read_notebook(release)
-    if attack.code:
-        cell = {"cell_type": "code", "execution_count": None, "id": f"attack-{attack.name}".replace("_", "-"),
-                "metadata": {}, "outputs": [], "source": fill(attack.code.strip(), places)}
-        notebook["cells"].insert(len(notebook["cells"]) if attack.at_end else 0, cell)
+    codes = [attack.code] if isinstance(attack.code, str) else attack.code
+    cells = [{"cell_type": "code", "execution_count": None, "id": f"attack-{number}", "metadata": {}, "outputs": [],
+              "source": fill(code.strip(), places)} for number, code in enumerate(codes) if code]
+    position = len(notebook["cells"]) if attack.at_end else 0
+    notebook["cells"][position:position] = cells
     if attack.edit:
         attack.edit(notebook)
     return notebook
