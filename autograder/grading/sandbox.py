@@ -60,7 +60,7 @@ class Limits:
         """Why an error happened, when a limit of the grader caused it; empty otherwise."""
         if ename == "MemoryError":
             return f"the grader allows {self.memory // MiB} MiB of memory"
-        if "Errno 11]" in evalue and ename in ("BlockingIOError", "OSError", "RuntimeError"):
+        if "Errno 11]" in evalue or "can't start new thread" in evalue:
             return f"the grader allows {self.processes} processes and threads"
         if "Errno 27]" in evalue:
             return f"the grader allows files of at most {self.file_size // MiB} MiB"
@@ -278,7 +278,7 @@ class SandboxedExecute(Execute):
         if kept + size <= self.max_output_bytes:
             return super().output(outs, msg, display_id, cell_index)
         if kept <= self.max_output_bytes:
-            note = NotebookNode(output_type="stream", name="stderr", text=(
+            note = NotebookNode(output_type="stream", name="stdout", text=(
                 f"\n[output cut: the grader keeps {self.max_output_bytes // 1024} KiB of output per cell]\n"))
             outs.append(note)
         return None

@@ -62,8 +62,8 @@ def markdown_script(notebook):
 SPY_FILES = '''
 import os
 for secret in ["{course}/source/{chapter}/{notebook}", "{course}/gradebook.db", "{repo}/babygrad/ops.py",
-               "{repo}/autograder/grading/sandbox.py", "{course}/submitted/perfect/{chapter}/{notebook}",
-               "/etc/shadow", "/root", "{home}"]:
+               "{repo}/autograder/grading/sandbox.py", "{course}/submitted/leak/{chapter}/{notebook}",
+               "/etc/shadow", "{repo}/pyproject.toml", "{course}/release/{chapter}/{notebook}"]:
     try:
         open(secret).read(1) if os.path.isfile(secret) else os.listdir(secret)
         print("SPY readable:", secret)
@@ -156,7 +156,15 @@ ATTACKS = [
     Attack("leak", "perfect", LEAK_HIDDEN_TESTS, at_end=True, edit=markdown_script),
     Attack("bombs", "stubs", BOMBS),
     Attack("cpu_loop", "perfect", "while True:\n    pass", at_end=True),
-    Attack("kill_everything", "perfect", "import os, signal\nos.kill(-1, signal.SIGKILL)", at_end=True),
+    Attack("kill_everything", "perfect", """
+import os, signal
+os.kill(-1, signal.SIGKILL)  # every process it may signal
+for pid in sorted((int(name) for name in os.listdir("/proc") if name.isdigit()), reverse=True):
+    try:
+        os.kill(pid, signal.SIGKILL)  # then each one it can see, itself last
+    except OSError:
+        pass
+""", at_end=True),
     Attack("segfault", "perfect", "import ctypes\nctypes.string_at(0)", at_end=True),
     Attack("tampered_answers_kept", "perfect", edit=tamper_keeping_answers),
     Attack("tampered_for_points", "stubs", edit=tamper_for_points),

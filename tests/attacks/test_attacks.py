@@ -91,7 +91,7 @@ def graded(tmp_path_factory):
     course = new_course(tmp_path_factory.mktemp("attacks"))
     listener = socket.create_server(("127.0.0.1", 0))
     places = {"course": course, "repo": REPO, "site": SITE, "grader_pid": os.getpid(), "chapter": CHAPTER,
-              "notebook": NOTEBOOK, "home": Path.home(), "port": listener.getsockname()[1]}
+              "notebook": NOTEBOOK, "port": listener.getsockname()[1]}
     write_class(course, places)
     before = snapshot(course / "source", course / "release", course / "submitted", SITE)
     log = nbgrader_command(course, "autograde", CHAPTER, check=False)
