@@ -158,7 +158,10 @@ ATTACKS = [
     Attack("cpu_loop", "perfect", "while True:\n    pass", at_end=True),
     Attack("kill_everything", "perfect", """
 import os, signal
-os.kill(-1, signal.SIGKILL)  # every process it may signal
+try:
+    os.kill(-1, signal.SIGKILL)  # every process it may signal
+except ProcessLookupError:
+    print("nothing else to kill")
 for pid in sorted((int(name) for name in os.listdir("/proc") if name.isdigit()), reverse=True):
     try:
         os.kill(pid, signal.SIGKILL)  # then each one it can see, itself last
