@@ -119,7 +119,10 @@ def environment(library):
     return {"PATH": f"{Path(sys.executable).parent}:/usr/bin:/bin", "HOME": "/tmp", "LANG": "C.UTF-8",
             "PYTHONPATH": str(library), "PYTHONDONTWRITEBYTECODE": "1", "PYTHONNOUSERSITE": "1",
             "IPYTHONDIR": "/tmp/ipython", "MPLCONFIGDIR": "/tmp/matplotlib",
-            "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
+            "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1",
+            # A Jupyter kernel's parent in the sandbox is process 1: told so, it neither watches it (it would look
+            # gone) nor prints a notice about not watching it. The sandbox ends with the grader instead.
+            "JPY_PARENT_PID": "1"}
 
 
 def confine(command, workdir, library, shared=None, limits=Limits()):
@@ -213,8 +216,6 @@ class SandboxedKernelManager(AsyncKernelManager):
         else:
             self.log.warning("bubblewrap (bwrap) is not installed: student code runs without a sandbox")
         command, kw = await super()._async_pre_start_kernel(**kw)
-        # Without JPY_PARENT_PID the kernel does not watch its parent (which, in its own process namespace, is
-        # process 1, and would look gone); the sandbox ends the kernel when the grader lets go of it instead.
         kw["env"] = environment(self.library)
         if sandboxed:
             share_with_sandbox(self.sockets, self.connection_file)
