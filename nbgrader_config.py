@@ -3,6 +3,8 @@
 nbgrader reads this file when it runs in this folder. The course tools (`babygrad-course`: build, init, grade, the
 class demo) load it too and only change where the course folder is.
 """
+import sys
+
 c = get_config()  # noqa: F821 (nbgrader provides it)
 
 c.CourseDirectory.course_id = "babygrad"
@@ -11,10 +13,34 @@ c.CourseDirectory.release_directory = "release"
 
 # Only notebooks travel from a submission to the grader. A student's copy of the babygrad package (or any other
 # .py file) stays behind, so every module a graded notebook imports is the trusted reference.
-c.CourseDirectory.ignore = [".ipynb_checkpoints", "*.pyc", "__pycache__", "feedback", "*.py", "babygrad"]
+c.CourseDirectory.ignore = [".ipynb_checkpoints", "*.pyc", "__pycache__", "feedback", "*.py", "babygrad", ".graded"]
+
+# A grading run killed at any moment is finished by running `nbgrader autograde` again: a submission whose grading
+# finished is marked, and one that was not is graded again from the start (autograder/grading/resume.py).
+c.Autograde.post_convert_hook = "autograder.grading.resume.mark_graded"
+if sys.argv[1:2] == ["autograde"]:
+    from autograder.grading.resume import forget_unfinished
+
+    forget_unfinished(".")
+
+# Before anything runs, a submission holding a symbolic link is refused, and every graded or locked cell is rebuilt from the gradebook: a submission whose nbgrader
+# metadata was edited, or whose cells were deleted or duplicated, is graded with the instructor's cells and a note
+# at its top saying what was put back (autograder/grading/cells.py).
+c.Autograde.sanitize_preprocessors = [
+    "autograder.grading.cells.RefuseLinkedFiles",
+    "autograder.grading.cells.RestoreInstructorCells",
+    "nbgrader.preprocessors.ClearOutput",
+    "nbgrader.preprocessors.DeduplicateIds",
+    "nbgrader.preprocessors.OverwriteKernelspec",
+    "nbgrader.preprocessors.OverwriteCells",
+    "nbgrader.preprocessors.CheckCellMetadata",
+]
 
 # Student code is hostile input. Each notebook runs in a kernel whose library holds the reference only for the
-# chapters before the graded one, inside a bubblewrap sandbox where Linux has one (see autograder/grading/sandbox.py).
+# chapters before the graded one, inside a closed bubblewrap sandbox: its own processes, an unprivileged user, no
+# network, its own folder the only writable one, limits on memory, CPU, processes, files and output (see
+# autograder/grading/sandbox.py). Without bubblewrap grading refuses to run, unless the instructor accepts the risk:
+# c.SandboxedKernelManager.allow_unsandboxed_grading_at_my_own_risk = True
 c.Autograde.autograde_preprocessors = [
     "autograder.grading.sandbox.SandboxedExecute",
     "nbgrader.preprocessors.IgnorePattern",
@@ -26,6 +52,17 @@ c.Autograde.autograde_preprocessors = [
     "nbgrader.preprocessors.AssignLatePenalties",
     "nbgrader.preprocessors.CheckCellMetadata",
 ]
+
+# What each sandbox may use (the defaults of autograder.grading.sandbox.Limits); a limit that stops a cell is named
+# in the student's feedback.
+c.SandboxedKernelManager.memory = 2048 * 1024 * 1024
+c.SandboxedKernelManager.cpu_seconds = 300
+c.SandboxedKernelManager.processes = 256
+c.SandboxedKernelManager.file_size = 64 * 1024 * 1024
+c.SandboxedKernelManager.open_files = 256
+c.SandboxedKernelManager.disk = 128 * 1024 * 1024
+# nbgrader keeps 1000 lines of each output and 100 of each traceback; the grader keeps 1 MiB of output per cell.
+c.SandboxedExecute.max_output_bytes = 1024 * 1024
 
 # Each cell gets 60 seconds; a cell that loops forever is interrupted and the rest of the notebook still runs.
 c.Execute.timeout = 60
@@ -49,9 +86,11 @@ c.Autograde.sanitize_preprocessors = [
 c.IgnorePattern.enabled = True
 c.IgnorePattern.pattern = r"(?m)^.*Warning: "
 
-# Feedback shows each test's points and message but not the hidden tests' code (nbgrader shows it by default).
+# Feedback shows each test's points and message but not the hidden tests' code (nbgrader shows it by default),
+# nor anything a student printed to leak them or the grader's environment, nor HTML or scripts from student cells.
 c.GenerateFeedback.preprocessors = [
     "nbgrader.preprocessors.GetGrades",
+    "autograder.grading.feedback.SafeOutputs",
     "autograder.grading.feedback.HideHiddenTests",
     "nbconvert.preprocessors.CSSHTMLHeaderPreprocessor",
 ]

@@ -83,3 +83,80 @@ def test_a_cell_that_never_ends_is_interrupted_and_the_rest_still_runs(course):
     errors = [output["ename"] for cell in graded["cells"] for output in cell.get("outputs", [])
               if output["output_type"] == "error"]
     assert errors[0] in ("CellTimeoutError", "KeyboardInterrupt") and len(errors) > 1
+
+
+def run_confined(tmp_path, code, limits=None):
+    """`code` run by Python in the closed sandbox, as a verifier would run it; (exit status, what it printed)."""
+    import subprocess
+    import sys
+
+    from autograder.grading.sandbox import Limits, confine, environment, share_with_sandbox
+    library = tmp_path / "library"
+    (library / "babygrad").mkdir(parents=True, exist_ok=True)
+    shared = tmp_path / "shared"
+    shared.mkdir(exist_ok=True)
+    for folder in (tmp_path, library, library / "babygrad"):
+        folder.chmod(0o755)
+    share_with_sandbox(shared)
+    command = confine([sys.executable, "-c", code], tmp_path / "work", library, shared, limits or Limits())
+    done = subprocess.run(command, env=environment(library), capture_output=True, text=True, timeout=60)
+    return done.returncode, done.stdout + done.stderr
+
+
+sandboxed = pytest.mark.skipif(not bubblewrap_available(), reason="bubblewrap (bwrap) is not installed")
+
+
+@sandboxed
+def test_no_process_of_the_host_can_be_seen_or_signalled(tmp_path):
+    import os
+    code = (f"import os\nprint(sorted(int(p) for p in os.listdir('/proc') if p.isdigit()))\n"
+            f"try:\n    os.kill({os.getpid()}, 9)\nexcept ProcessLookupError:\n    print('no such process')")
+    status, printed = run_confined(tmp_path, code)
+    assert status == 0 and "no such process" in printed
+    assert max(eval(printed.splitlines()[0])) < 10
+
+
+@sandboxed
+def test_files_outside_the_sandbox_cannot_be_read_or_written(tmp_path):
+    secret = tmp_path / "secret.txt"
+    secret.write_text("answers")
+    secret.chmod(0o644)
+    code = (f"import os\nprint(os.path.exists({str(secret)!r}), os.path.exists({str(SOURCE)!r}))\n"
+            "for path in ['/usr/x', '/etc/x', " + repr(str(tmp_path / "shared" / "ok")) + "]:\n"
+            "    try:\n        open(path, 'w').close(); print('wrote', path)\n"
+            "    except OSError:\n        print('refused', path)")
+    status, printed = run_confined(tmp_path, code)
+    assert "False False" in printed and printed.count("refused") == 2 and "wrote " + str(tmp_path) in printed
+
+
+@sandboxed
+def test_the_network_is_refused(tmp_path):
+    import socket
+    with socket.create_server(("127.0.0.1", 0)) as server:
+        code = (f"import socket\ntry:\n    socket.create_connection(('127.0.0.1', {server.getsockname()[1]}), 2)\n"
+                "    print('connected')\nexcept OSError:\n    print('refused')")
+        assert run_confined(tmp_path, code)[1].strip() == "refused"
+
+
+@sandboxed
+def test_memory_and_process_caps_hold(tmp_path):
+    from autograder.grading.sandbox import Limits
+    code = ("import os\ntry:\n    bytearray(2 ** 30)\nexcept MemoryError:\n    print('no memory')\n"
+            "children = []\ntry:\n    while True:\n        pid = os.fork()\n        if pid == 0:\n"
+            "            import time; time.sleep(30); os._exit(0)\n        children.append(pid)\n"
+            "except OSError:\n    print('forked', len(children))")
+    status, printed = run_confined(tmp_path, code, Limits(memory=512 * 2 ** 20, processes=16))
+    assert "no memory" in printed
+    assert int(printed.split("forked ")[1]) < 16
+
+
+@sandboxed
+def test_the_sandbox_runs_as_nobody_without_capabilities_or_the_graders_environment(tmp_path):
+    import os
+    os.environ["BABYGRAD_SECRET_FOR_TEST"] = "do-not-leak"
+    code = ("import os\nprint(os.getuid() if os.geteuid() == 0 else 'unprivileged', "
+            "open('/proc/self/status').read().split('CapEff:')[1].split()[0], 'BABYGRAD_SECRET_FOR_TEST' in os.environ)")
+    printed = run_confined(tmp_path, code)[1]
+    assert printed.split()[1:] == ["0000000000000000", "False"]
+    if os.geteuid() == 0:
+        assert printed.split()[0] == "unprivileged" or int(printed.split()[0]) == 65534

@@ -1,9 +1,13 @@
 """Autograde a class with nbgrader, and say for every submission what it scored or why it could not be graded."""
+import json
 import re
 import time
 from dataclasses import dataclass
+from pathlib import Path
 
 from nbgrader.api import Gradebook, MissingEntry
+
+from autograder.grading.resume import forget_unfinished
 
 
 @dataclass
@@ -12,7 +16,7 @@ class Result:
     chapter: str
     score: float
     max_score: float
-    problem: str = ""  # why the submission could not be graded; empty when it was
+    problem: str = ""  # why the submission could not be graded, or why its kernel died; empty when neither
     seconds: float = 0.0
 
 
@@ -35,12 +39,24 @@ def submission_score(api, chapter, student):
 def autograde(api, chapter, student):
     """Grade one submission; a failure costs the student every point and is reported with its cause."""
     started = time.perf_counter()
+    forget_unfinished(api.coursedir.root, student, chapter)
     outcome = api.autograde(chapter, student)
     seconds = time.perf_counter() - started
     score, max_score = submission_score(api, chapter, student)
     if not outcome["success"]:
         return Result(student, chapter, 0.0, max_score, reason(outcome.get("log", "")), seconds)
-    return Result(student, chapter, score, max_score, "", seconds)
+    return Result(student, chapter, score, max_score, kernel_death(api, chapter, student), seconds)
+
+
+def kernel_death(api, chapter, student):
+    """Why the kernel of a graded submission died, when it did: the cells it ran were graded, the rest got 0."""
+    folder = Path(api.coursedir.root) / "autograded" / student / chapter
+    for notebook in sorted(folder.glob("*.ipynb")):
+        for cell in json.loads(notebook.read_text(encoding="utf-8"))["cells"]:
+            for output in cell.get("outputs", []):
+                if output.get("ename") == "DeadKernelError":
+                    return f"DeadKernelError: {output['evalue']}"
+    return ""
 
 
 def struggles(api, chapter):

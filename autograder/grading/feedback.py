@@ -1,4 +1,6 @@
 """Feedback that tells a student what failed without handing over the hidden tests."""
+import html
+import os
 from pathlib import Path
 
 from jinja2 import FileSystemLoader
@@ -36,4 +38,67 @@ class HideHiddenTests(ClearHiddenTests):
         for output in cell.get("outputs", []):
             if output.output_type == "error":
                 output.traceback = [f"{output.ename}: {output.evalue}"]
+        return cell, resources
+
+
+SAFE_DATA = ("text/plain", "image/png", "image/jpeg")
+
+
+class SafeOutputs(ClearHiddenTests):
+    """Outputs a student cannot use to leak the hidden tests or the grader's environment, or to run a script.
+
+    Student code can print anything: the hidden tests' source (it is in the kernel's history once they ran) or
+    the environment. Every line of a hidden test and every value of the grader's environment is cut out of every
+    output. Outputs that a browser would render (HTML, JavaScript, SVG, widgets) are dropped, and a markdown cell
+    the instructor did not lock shows its HTML as text. Runs before `HideHiddenTests`, which needs no such care.
+    """
+
+    def preprocess(self, nb, resources):
+        hidden = set()
+        for cell in nb.cells:
+            if cell.cell_type == "code" and utils.is_grade(cell):
+                hidden.update(self.hidden_lines(cell.source))
+        secrets = {value for value in os.environ.values() if len(value) >= 8}
+        self.secrets = sorted(hidden | secrets, key=len, reverse=True)
+        return super().preprocess(nb, resources)
+
+    def hidden_lines(self, source):
+        inside, lines = False, []
+        for line in source.splitlines():
+            if self.begin_test_delimeter in line:
+                inside = True
+            elif self.end_test_delimeter in line:
+                inside = False
+            elif inside and len(line.strip()) >= 4:
+                lines.append(line.strip())
+        return lines
+
+    def scrub(self, text):
+        text = "".join(text) if isinstance(text, list) else str(text)
+        for secret in self.secrets:
+            text = text.replace(secret, "[hidden]")
+        return text
+
+    def preprocess_cell(self, cell, resources, cell_index):
+        if cell.cell_type == "markdown" and not utils.is_locked(cell):
+            cell.source = html.escape(cell.source, quote=False)
+        kept = []
+        for output in cell.get("outputs", []):
+            if output.output_type == "stream":
+                output.text = self.scrub(output.text)
+            elif output.output_type == "error":
+                output.ename, output.evalue = self.scrub(output.ename), self.scrub(output.evalue)
+                output.traceback = [self.scrub(line) for line in output.traceback]
+            elif "data" in output:
+                shown = {key: value for key, value in output.data.items() if key in SAFE_DATA}
+                dropped = sorted(set(output.data) - set(shown))
+                if "text/plain" in shown:
+                    shown["text/plain"] = self.scrub(shown["text/plain"])
+                elif dropped:
+                    shown["text/plain"] = f"[output of type {', '.join(dropped)} not shown in feedback]"
+                output.data = shown
+                output.metadata = {}
+            kept.append(output)
+        if "outputs" in cell:
+            cell.outputs = kept
         return cell, resources

@@ -2,19 +2,36 @@
 
 Each graded notebook runs in a kernel that sees only what it needs. Its library is the trusted reference for the
 chapters before the graded one and stubs from the graded one on, so the answers are nowhere to import. On Linux
-with bubblewrap (`bwrap`), the kernel also runs in a sandbox: the system and the Python installation read-only,
-its own folder writable, no network, and none of the course's private files (instructor notebooks, the
-gradebook, other submissions, the grading code). Where bubblewrap is missing it says so in the log.
+with bubblewrap (`bwrap`), the kernel runs in a closed sandbox (`confine`):
+
+- its own process namespace: no process of the host is visible, none can be signalled, and every process the
+  kernel started dies with it;
+- an unprivileged user with no capability (`nobody` when grading runs as root), so nothing can be remounted;
+- no network; the system and the Python installation read-only; a private `/tmp`; its own folder the only
+  writable one, an empty scratch folder of bounded size (the submission's own files stay with the grader);
+- an environment that holds only what the kernel needs, none of the grader's variables;
+- limits on memory, CPU time, processes, file size and open files (`Limits`), and on output (`SandboxedExecute`).
+
+A kernel that dies is not the end of its notebook: the cells it ran keep their outputs, the cell it died in and
+the ones after it get an error saying why, and the notebook is graded. Without bubblewrap, grading refuses to run
+unless the instructor sets `SandboxedKernelManager.allow_unsandboxed_grading_at_my_own_risk = True`.
 """
+import json
 import os
 import shutil
+import signal
+import subprocess
 import sys
 import tempfile
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from jupyter_client.manager import AsyncKernelManager
+from jupyter_core.utils import run_sync
+from nbclient.exceptions import DeadKernelError
+from nbformat import NotebookNode
 from nbgrader.preprocessors import Execute
-from traitlets import Bool, Unicode
+from traitlets import Bool, Integer, Unicode
 
 import autograder
 import babygrad
@@ -23,6 +40,60 @@ from autograder.course import HAND_WRITTEN, REFERENCE, chapter_notebooks
 from coursework.export import module_source
 
 SYSTEM_FOLDERS = ("/usr", "/bin", "/sbin", "/lib", "/lib64", "/lib32", "/etc")
+# Who the sandbox runs as when grading runs as root: a user that owns nothing.
+NOBODY = 65534
+MiB = 1024 * 1024
+
+
+@dataclass(frozen=True)
+class Limits:
+    """What one sandbox may use; each limit, when hit, is named in the student's feedback."""
+
+    memory: int = 2048 * MiB  # address space of each process
+    cpu_seconds: int = 300  # CPU time of each process (the kernel: the whole notebook)
+    processes: int = 256  # processes and threads, the kernel's own threads included
+    file_size: int = 64 * MiB  # the largest file it may write
+    open_files: int = 256
+    disk: int = 128 * MiB  # its folder and its /tmp, each
+
+    def reason(self, ename, evalue):
+        """Why an error happened, when a limit of the grader caused it; empty otherwise."""
+        if ename == "MemoryError":
+            return f"the grader allows {self.memory // MiB} MiB of memory"
+        if "Errno 11]" in evalue or "can't start new thread" in evalue:
+            return f"the grader allows {self.processes} processes and threads"
+        if "Errno 27]" in evalue:
+            return f"the grader allows files of at most {self.file_size // MiB} MiB"
+        if "Errno 28]" in evalue:
+            return f"the grader allows {self.disk // MiB} MiB of files in the notebook's folder and in /tmp"
+        if "Errno 24]" in evalue:
+            return f"the grader allows {self.open_files} open files"
+        return ""
+
+    def death(self, status):
+        """Why a kernel that exited with `status` (bubblewrap's: 128 + signal) is gone."""
+        if status == 128 + signal.SIGXCPU:
+            return f"the kernel was stopped after {self.cpu_seconds} s of CPU time, the grader's limit"
+        if status == 128 + signal.SIGKILL:
+            return "the kernel was killed (out of memory, or by a signal)"
+        if status == 128 + signal.SIGSEGV:
+            return "the kernel crashed (segmentation fault)"
+        if status is None:
+            return "the kernel stopped answering"
+        return f"the kernel exited with status {status}"
+
+
+# Runs inside the sandbox, before the command: sets the limits, then becomes the command.
+LIMIT_AND_RUN = """\
+import json, os, resource, sys
+limits = json.loads(sys.argv[1])
+for name, key in [("AS", "memory"), ("CPU", "cpu_seconds"), ("NPROC", "processes"), ("FSIZE", "file_size"),
+                  ("NOFILE", "open_files"), ("CORE", None)]:
+    value = limits[key] if key else 0
+    # CPU time: a SIGXCPU first (which says why), a SIGKILL only if that did not stop it.
+    resource.setrlimit(getattr(resource, "RLIMIT_" + name), (value, value + 5 if name == "CPU" else value))
+os.execvp(sys.argv[2], sys.argv[2:])
+"""
 
 
 def bubblewrap_available():
@@ -43,37 +114,91 @@ def write_library(folder, source, release, graded_chapter):
     return package
 
 
-def bubblewrap(command, workdir, library, sockets, connection_file):
-    """`command` inside bubblewrap, seeing only what a grading kernel needs."""
-    # Every namespace but the process one (the kernel shuts itself down when its parent looks like process 1), and
-    # the same session, so that an interrupt after a cell's time limit reaches the kernel.
-    arguments = ["bwrap", "--die-with-parent", "--unshare-net", "--unshare-ipc", "--unshare-uts",
-                 "--unshare-user-try", "--unshare-cgroup-try",
-                 "--dev", "/dev", "--proc", "/proc", "--tmpfs", "/tmp"]
+def environment(library):
+    """All a sandboxed Python needs; nothing of the grader's own environment."""
+    return {"PATH": f"{Path(sys.executable).parent}:/usr/bin:/bin", "HOME": "/tmp", "LANG": "C.UTF-8",
+            "PYTHONPATH": str(library), "PYTHONDONTWRITEBYTECODE": "1", "PYTHONNOUSERSITE": "1",
+            "IPYTHONDIR": "/tmp/ipython", "MPLCONFIGDIR": "/tmp/matplotlib",
+            "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1",
+            # A Jupyter kernel's parent in the sandbox is process 1: told so, it neither watches it (it would look
+            # gone) nor prints a notice about not watching it. The sandbox ends with the grader instead.
+            "JPY_PARENT_PID": "1"}
+
+
+def confine(command, workdir, library, shared=None, limits=Limits()):
+    """The argv that runs `command` (an argv) in the closed sandbox.
+
+    `workdir` is its working folder: an empty one of `limits.disk` bytes, at that path, gone when it ends.
+    `library` is the folder whose `babygrad` package the command imports. `shared`, the one folder it shares with
+    the grader, read-write (a kernel's connection file and sockets; a checker's questions and answers). When
+    grading runs as root, the command runs as `nobody`: call `share_with_sandbox` on `shared` and on the files
+    the grader put in it, and make `library` readable by all. The environment is `environment(library)`.
+    """
+    arguments = ["bwrap", "--die-with-parent", "--unshare-ipc", "--unshare-pid", "--unshare-net", "--unshare-uts",
+                 "--unshare-cgroup-try", "--new-session", "--hostname", "sandbox", "--clearenv"]
+    if os.geteuid() == 0:
+        # bubblewrap needs root to bind what only root can reach (a Python under /root); the command then
+        # becomes `nobody` (setpriv), which clears every capability, and can never regain one.
+        arguments += ["--cap-drop", "ALL", "--cap-add", "CAP_SETUID", "--cap-add", "CAP_SETGID"]
+        become = ["setpriv", f"--reuid={NOBODY}", f"--regid={NOBODY}", "--clear-groups", "--inh-caps=-all", "--"]
+    else:
+        arguments += ["--unshare-user", "--cap-drop", "ALL", "--disable-userns"]
+        become = []
+    arguments += ["--dev", "/dev", "--proc", "/proc", "--perms", "1777", "--size", str(limits.disk), "--tmpfs", "/tmp"]
+    for name, value in environment(library).items():
+        arguments += ["--setenv", name, value]
+    binds = []
     for folder in SYSTEM_FOLDERS:
         if os.path.islink(folder):
             arguments += ["--symlink", os.readlink(folder), folder]
         elif os.path.isdir(folder):
-            arguments += ["--ro-bind", folder, folder]
-    readable = {sys.base_prefix, sys.prefix, os.path.dirname(coursework.__file__), str(library / "babygrad")}
-    for folder in sorted(readable):
-        arguments += ["--ro-bind", folder, folder]
-    arguments += ["--ro-bind", connection_file, connection_file,
-                  "--bind", str(sockets), str(sockets), "--bind", str(workdir), str(workdir), "--chdir", str(workdir)]
+            binds += [("--ro-bind", folder)]
+    readable = {sys.base_prefix, sys.prefix, os.path.dirname(coursework.__file__), str(Path(library) / "babygrad")}
+    binds += [("--ro-bind", folder) for folder in sorted(readable)]
+    if shared:
+        binds += [("--bind", str(shared))]
+    # The folders above what is bound, readable by the sandbox's user (bubblewrap makes them private).
+    for folder in sorted({str(parent) for _, path in binds for parent in Path(path).parents} | {
+            str(parent) for parent in Path(workdir).parents} - {"/", "/tmp"}):
+        if not any(folder == bound or folder.startswith(bound + "/") for _, bound in binds):
+            arguments += ["--perms", "0755", "--dir", folder]
+    for kind, folder in binds:
+        arguments += [kind, folder, folder]
     # An installed copy of the reference or of the grading code may sit inside the Python installation: hide it.
     for package in (babygrad, autograder):
         arguments += ["--tmpfs", os.path.dirname(package.__file__)]
-    return arguments + ["--"] + command
+    arguments += ["--perms", "1777", "--size", str(limits.disk), "--tmpfs", str(workdir), "--chdir", str(workdir)]
+    limited = [sys.executable, "-c", LIMIT_AND_RUN, json.dumps(asdict(limits))]
+    return arguments + ["--"] + become + limited + list(command)
+
+
+def share_with_sandbox(*paths):
+    """Make the grader's private folders reachable by the unprivileged user the sandbox runs as."""
+    if os.geteuid() != 0:
+        return
+    for path in paths:
+        os.chown(path, NOBODY, NOBODY)
 
 
 class SandboxedKernelManager(AsyncKernelManager):
-    """Starts the kernel with the chapter's library first on its path, inside bubblewrap where there is one."""
+    """Starts the kernel with the chapter's library first on its path, inside the closed sandbox."""
 
     library = Unicode(help="the folder that holds the babygrad package this kernel imports")
-    sockets = Unicode(help="a folder of its own for the kernel's sockets")
+    sockets = Unicode(help="a folder of its own for the kernel's sockets and connection file")
     workdir = Unicode(help="the folder of the notebook being graded: the only one the kernel may write to")
-    require_sandbox = Bool(False, config=True, help="refuse to grade where bubblewrap is not installed").tag(
-        config=True)
+    allow_unsandboxed_grading_at_my_own_risk = Bool(False, help=(
+        "grade where bubblewrap is missing: student code then runs as the grader, able to read and change every "
+        "file the grader can, the gradebook included")).tag(config=True)
+    memory = Integer(Limits.memory, help="bytes of memory each sandboxed process may use").tag(config=True)
+    cpu_seconds = Integer(Limits.cpu_seconds, help="seconds of CPU time the kernel may use").tag(config=True)
+    processes = Integer(Limits.processes, help="processes and threads the sandbox may run").tag(config=True)
+    file_size = Integer(Limits.file_size, help="bytes of the largest file the sandbox may write").tag(config=True)
+    open_files = Integer(Limits.open_files, help="files the sandbox may hold open").tag(config=True)
+    disk = Integer(Limits.disk, help="bytes of files in the kernel's folder and in its /tmp").tag(config=True)
+
+    @property
+    def limits(self):
+        return Limits(self.memory, self.cpu_seconds, self.processes, self.file_size, self.open_files, self.disk)
 
     async def _async_pre_start_kernel(self, **kw):
         sandboxed = bubblewrap_available()
@@ -83,40 +208,101 @@ class SandboxedKernelManager(AsyncKernelManager):
             self.ip = os.path.join(self.sockets, "kernel")
             # A SIGINT would stop bubblewrap, not the kernel: ask the kernel to interrupt itself instead.
             self.kernel_spec.interrupt_mode = "message"
-        elif self.require_sandbox:
-            raise RuntimeError("bubblewrap (bwrap) is not installed, and SandboxedKernelManager.require_sandbox is set")
+        elif not self.allow_unsandboxed_grading_at_my_own_risk:
+            raise RuntimeError(
+                "bubblewrap (bwrap) is not installed, so student code cannot be sandboxed: install it "
+                "(apt-get install bubblewrap) or set "
+                "SandboxedKernelManager.allow_unsandboxed_grading_at_my_own_risk = True")
         else:
             self.log.warning("bubblewrap (bwrap) is not installed: student code runs without a sandbox")
         command, kw = await super()._async_pre_start_kernel(**kw)
-        kw["env"] = {**kw.get("env", os.environ), "PYTHONPATH": self.library, "IPYTHONDIR": "/tmp/ipython",
-                     "MPLCONFIGDIR": "/tmp/matplotlib"}
+        kw["env"] = environment(self.library)
         if sandboxed:
-            command = bubblewrap(command, self.workdir, Path(self.library), self.sockets, self.connection_file)
+            share_with_sandbox(self.sockets, self.connection_file)
+            command = confine(command, self.workdir, self.library, self.sockets, self.limits)
         return command, kw
 
 
 class SandboxedExecute(Execute):
-    """nbgrader's Execute, with each notebook's kernel started by a SandboxedKernelManager."""
+    """nbgrader's Execute, with each notebook's kernel in the closed sandbox, and nothing lost when it dies.
+
+    Each cell's outputs are capped at `max_output_bytes`; the rest is dropped with a note. A limit of the sandbox
+    that stops a cell is named in its error, and a kernel that dies leaves an error in every cell it did not run.
+    """
+
+    max_output_bytes = Integer(1 * MiB, help="bytes of output kept from one cell").tag(config=True)
 
     def preprocess(self, nb, resources=None, km=None):
         chapter = resources["nbgrader"]["assignment"]
         workdir = resources["metadata"]["path"]
         course = Path(self.config.CourseDirectory.get("root", os.getcwd()))
         with tempfile.TemporaryDirectory(prefix="babygrad-kernel-") as private:
-            write_library(private, course / "source", course / "release", chapter)
+            os.chmod(private, 0o711)
+            package = write_library(private, course / "source", course / "release", chapter)
+            for folder in (package, *package.iterdir()):
+                os.chmod(folder, 0o755 if folder.is_dir() else 0o644)
             sockets = Path(private) / "sockets"
             sockets.mkdir()
             km = SandboxedKernelManager(kernel_name=nb.metadata.get("kernelspec", {}).get("name", "python3"),
-                                        library=private, sockets=str(sockets), workdir=str(workdir),
-                                        parent=self, config=self.config)
-            return super().preprocess(nb, resources, km)
+                                        library=private, sockets=str(sockets), workdir=str(Path(workdir).resolve()),
+                                        connection_file=str(sockets / "kernel.json"), parent=self,
+                                        config=self.config)
+            self.death = None
+            self.output_bytes = {}
+            try:
+                nb, resources = super().preprocess(nb, resources, km)
+            finally:
+                # nbclient leaves a kernel it was given running: end it, and with it its process namespace.
+                if km.has_kernel:
+                    run_sync(km.shutdown_kernel)(now=True)
+            self.name_limits(nb, km.limits)
+            return nb, resources
+
+    def preprocess_cell(self, cell, resources, index):
+        if cell.cell_type != "code":
+            return cell, resources
+        if self.death is None:
+            try:
+                return super().preprocess_cell(cell, resources, index)
+            except DeadKernelError:
+                self.death = self.km.limits.death(exit_status(self.km))
+                cell.outputs.append(error("DeadKernelError", f"{self.death}: this cell did not finish"))
+                return cell, resources
+        cell.outputs = [error("DeadKernelError", f"{self.death} before this cell: it did not run")]
+        return cell, resources
+
+    def output(self, outs, msg, display_id, cell_index):
+        """Keep a cell's output up to `max_output_bytes`, then one note that the rest was dropped."""
+        size = len(json.dumps(msg.get("content", {})))
+        kept = self.output_bytes.get(cell_index, 0)
+        self.output_bytes[cell_index] = kept + size
+        if kept + size <= self.max_output_bytes:
+            return super().output(outs, msg, display_id, cell_index)
+        if kept <= self.max_output_bytes:
+            note = NotebookNode(output_type="stream", name="stdout", text=(
+                f"\n[output cut: the grader keeps {self.max_output_bytes // 1024} KiB of output per cell]\n"))
+            outs.append(note)
+        return None
+
+    def name_limits(self, nb, limits):
+        """Add to each error that a limit of the grader caused which limit it was."""
+        for cell in nb.cells:
+            for output in cell.get("outputs", []):
+                if output.output_type == "error":
+                    why = limits.reason(output.ename, output.evalue)
+                    if why:
+                        output.evalue = f"{output.evalue} ({why})"
+                        output.traceback = list(output.traceback) + [f"{output.ename}: {why}"]
 
 
-def confine(command, workdir, library):
-    """`command` as an argv that runs it sandboxed: `workdir` its only writable folder, `library` its babygrad."""
-    # Until the closed sandbox lands, bubblewrap as the kernels get it; the folder stands in for the sockets and a
-    # file of it for the connection file, which a plain process does not use.
-    if not bubblewrap_available():
-        raise RuntimeError("bubblewrap (bwrap) is not installed: student code is not run without a sandbox")
-    workdir, library = Path(workdir), Path(library)
-    return bubblewrap(command, workdir, library, workdir, str(workdir / "probe.py"))
+def exit_status(km):
+    """The exit status of a kernel that died, or None when it is still there."""
+    process = getattr(km.provisioner, "process", None)
+    try:
+        return process.wait(5)
+    except (AttributeError, subprocess.TimeoutExpired):
+        return None
+
+
+def error(ename, evalue):
+    return NotebookNode(output_type="error", ename=ename, evalue=evalue, traceback=[f"{ename}: {evalue}"])

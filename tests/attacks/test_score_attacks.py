@@ -14,7 +14,7 @@ from autograder.course import REPO, chapters, succeeded
 from autograder.grading import verify
 from autograder.grading.checks import Case, chapter_checks
 from autograder.grading.verified_scores import FLAG
-from tests.attacks.submissions import ATTACKS, attack_notebook
+from tests.attacks.score_submissions import ATTACKS, attack_notebook
 
 
 @pytest.fixture(scope="module")

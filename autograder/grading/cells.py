@@ -1,0 +1,131 @@
+"""A submission's cells checked against the instructor's, before anything runs.
+
+nbgrader trusts the nbgrader metadata a submission carries: a test cell whose grade_id was changed or removed,
+a duplicated cell, or `"grade": false` on a test cell ends in `KeyError: 'grade_id'` or "Inconsistent checksums"
+from its internals, or in a test that no longer counts. `RestoreInstructorCells` runs first among nbgrader's
+sanitizing steps and rebuilds every graded or locked cell from the gradebook, so the notebook is graded with the
+instructor's cells, and says at the top of the notebook (and so in the feedback) what it put back.
+"""
+import os
+from pathlib import Path
+
+import nbformat
+from nbgrader.api import Gradebook
+from nbgrader.preprocessors import NbGraderPreprocessor
+
+NOTE = "**The grader graded this notebook with the instructor's cells:**\n\n"
+
+
+class RestoreInstructorCells(NbGraderPreprocessor):
+    """Every graded or locked cell as the instructor wrote it; the student's text only in solution cells."""
+
+    def preprocess(self, nb, resources):
+        notebook, chapter = resources["nbgrader"]["notebook"], resources["nbgrader"]["assignment"]
+        with Gradebook(resources["nbgrader"]["db_url"]) as gradebook:
+            instructor = gradebook.find_notebook(notebook, chapter)
+            cells = {cell.name: self.instructor_cell(cell, instructor) for cell in instructor.source_cells}
+        released = self.released_cells(chapter, notebook)
+        order = [name for name in released if name in cells] + [name for name in cells if name not in released]
+        reasons = []
+        kept, seen = [], set()
+        for cell in nb.cells:
+            claimed = cell.get("metadata", {}).get("nbgrader")
+            if claimed is None:
+                kept.append(cell)
+                continue
+            name = claimed.get("grade_id") if isinstance(claimed, dict) else None
+            if name not in cells or name in seen:
+                why = "was duplicated" if name in seen else "had nbgrader metadata the instructor did not write"
+                reasons.append(f"a cell{f' claiming to be {name!r}' if name else ''} {why}: it ran as a plain cell")
+                del cell.metadata["nbgrader"]
+                kept.append(cell)
+                continue
+            seen.add(name)
+            kept.append(self.restored(cell, cells[name], released.get(name), reasons))
+        for name in order:
+            if name not in seen:
+                reasons.append(f"cell {name!r} was missing: the instructor's was put back")
+                kept.insert(self.place(kept, name, order), cells[name])
+                seen.add(name)
+        if reasons:
+            self.log.warning("%s: %s", resources["nbgrader"]["student"], "; ".join(reasons))
+            kept.insert(0, nbformat.v4.new_markdown_cell(NOTE + "\n".join(f"- {reason}" for reason in reasons)))
+        if nb.get("nbformat_minor", 5) < 5:  # cell ids came with nbformat 4.5
+            for cell in kept:
+                cell.pop("id", None)
+        nb.cells = kept
+        return nb, resources
+
+    @staticmethod
+    def instructor_cell(source, instructor):
+        """The cell the instructor released, with the metadata nbgrader computed its checksum from."""
+        grades = {cell.name: cell.max_score for cell in instructor.grade_cells}
+        tasks = {cell.name: cell.max_score for cell in instructor.task_cells}
+        metadata = {"grade": source.name in grades, "grade_id": source.name, "locked": source.locked,
+                    "schema_version": 3, "solution": source.name in {cell.name for cell in instructor.solution_cells},
+                    "task": source.name in tasks, "checksum": source.checksum}
+        if source.name in grades or source.name in tasks:
+            metadata["points"] = grades.get(source.name, tasks.get(source.name))
+        make = nbformat.v4.new_code_cell if source.cell_type == "code" else nbformat.v4.new_markdown_cell
+        return make(source.source, metadata={"nbgrader": metadata, "editable": not source.locked,
+                                              "deletable": False})
+
+    @staticmethod
+    def restored(cell, instructor, released, reasons):
+        """The instructor's cell, holding the student's text when it is a solution cell of the same type."""
+        name = instructor.metadata.nbgrader["grade_id"]
+        claimed = cell.metadata.nbgrader
+        changed = sorted(key for key in ("grade", "solution", "locked", "points", "task")
+                         if key in instructor.metadata.nbgrader and claimed.get(key) != instructor.metadata.nbgrader[key])
+        if cell.cell_type != instructor.cell_type:
+            changed.append("cell type")
+        if changed:
+            reasons.append(f"cell {name!r} had its {', '.join(changed)} changed: the instructor's were used")
+        restored = nbformat.from_dict(instructor)
+        if instructor.metadata.nbgrader["solution"] and cell.cell_type == instructor.cell_type:
+            restored.source = cell.source
+        elif not changed and released is not None and cell.source != released:
+            reasons.append(f"cell {name!r} was edited: the instructor's version ran")
+        if "id" in cell:
+            restored.id = cell.id
+        return restored
+
+    def released_cells(self, chapter, notebook):
+        """{grade_id: source} of the released notebook, in its order (hidden tests are not in the release)."""
+        root = Path(self.config.CourseDirectory.get("root", os.getcwd()))
+        path = root / "release" / chapter / f"{notebook}.ipynb"
+        if not path.exists():
+            return {}
+        cells = nbformat.read(path, as_version=4).cells
+        return {cell.metadata["nbgrader"]["grade_id"]: cell.source for cell in cells
+                if "grade_id" in cell.metadata.get("nbgrader", {})}
+
+    @staticmethod
+    def place(cells, name, order):
+        """Where a missing cell goes: after the nearest cell before it in the instructor's order."""
+        index = {cell.metadata["nbgrader"]["grade_id"]: position for position, cell in enumerate(cells)
+                 if "grade_id" in cell.get("metadata", {}).get("nbgrader", {})}
+        for before in reversed(order[:order.index(name)]):
+            if before in index:
+                return index[before] + 1
+        return 0
+
+
+class RefuseLinkedFiles(NbGraderPreprocessor):
+    """A submission holding a symbolic link, or a notebook outside its folder, is not graded.
+
+    A link could hand in another file as the student's (a classmate's notebook, the instructor's answers), and
+    nbgrader would read and copy what it points to.
+    """
+
+    def preprocess(self, nb, resources):
+        folder = Path(resources["metadata"]["path"])
+        links = [path for path in [folder, *folder.rglob("*")] if path.is_symlink()]
+        if links or folder.resolve() != folder.absolute():
+            raise LinkedSubmissionError(f"{links[0] if links else folder} is a symbolic link: the grader grades only "
+                                        "regular files inside the submission's folder")
+        return nb, resources
+
+
+class LinkedSubmissionError(Exception):
+    """A submission that points outside itself."""
