@@ -72,16 +72,6 @@ c.Execute.extra_arguments = ["--HistoryManager.hist_file=:memory:", "--IPKernelA
 
 # A submission that lost grade cells, or whose test cells were edited, is graded with the instructor's cells.
 c.OverwriteCells.add_missing_cells = True
-# nbgrader's checks of a submission's cells, with the instructor's cells put back quietly where the student left the
-# released cell as it was (a test cell's hidden tests make its checksum differ every time), aloud where they edited it.
-c.Autograde.sanitize_preprocessors = [
-    "nbgrader.preprocessors.ClearOutput",
-    "nbgrader.preprocessors.DeduplicateIds",
-    "nbgrader.preprocessors.OverwriteKernelspec",
-    "autograder.grading.overwrite.RestoreInstructorCells",
-    "nbgrader.preprocessors.CheckCellMetadata",
-]
-
 # nbgrader gives no points to a test cell that wrote anything on stderr. Warnings are not failures: drop them.
 c.IgnorePattern.enabled = True
 c.IgnorePattern.pattern = r"(?m)^.*Warning: "
