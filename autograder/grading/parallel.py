@@ -1,10 +1,11 @@
 """Grade a class on many cores or on a Dask cluster, with grades exactly those of serial `nbgrader autograde`.
 
-The slow part of grading is running notebooks. Workers do only that: each runs nbgrader's own autograde for a
-submission in a private scratch course (its own folders, its own SQLite gradebook) and sends back the executed
-notebooks as plain text. One writer, in this process, then runs nbgrader's real autograde of the same submission
-on the course, with the execution step replaced by the worker's outputs (after checking that nbgrader sanitized
-the submission into the very notebook the worker executed). So the gradebook rows, the autograded/ files and the
+The slow parts of grading are running notebooks and verifying the student's code outside the kernel. Workers do
+only that: each runs nbgrader's own autograde for a submission in a private scratch course (its own folders, its
+own SQLite gradebook) and sends back the executed notebooks as plain text, with the verifier's verdicts. One
+writer, in this process, then runs nbgrader's real autograde of the same submission on the course, with the
+execution and verification steps replaced by the worker's results (after checking that nbgrader sanitized the
+submission into the very notebook the worker executed). So the gradebook rows, the autograded/ files and the
 timestamps are nbgrader's own, only one process ever writes the gradebook, and no grade is lost or written twice.
 
 Workers live as long as the run: each sets up its scratch course and imports nbgrader once. Everything a worker
@@ -28,6 +29,8 @@ from traitlets.utils.importstring import import_item
 
 from autograder.course import chapters, nbgrader_for_course, succeeded
 from autograder.grading.autograde import reason, submission_score
+from autograder.grading.verified_scores import VerifyScores
+from autograder.grading.verify import Verdict, verify
 
 # What a worker needs from the course: its configuration, the instructor notebooks and the release.
 COURSE_PARTS = ("nbgrader_config.py", "source", "release")
@@ -117,6 +120,11 @@ class Recording:
             entry["error"] = [type(error).__module__, type(error).__qualname__, str(error)]
             raise
         entry["executed"] = nbformat.writes(nb)
+        # Verifying is as costly as a kernel's start: the workers do it too, so the one writer need not.
+        course = Path(self.config.CourseDirectory.root)
+        verdicts = verify(nb, resources["nbgrader"]["assignment"], course)
+        entry["verdicts"] = None if verdicts is None else {
+            grade_id: [verdict.passed, verdict.message] for grade_id, verdict in verdicts.items()}
         return nb, resources
 
 
@@ -132,6 +140,14 @@ class Replay(NbGraderPreprocessor):
         if "error" in entry:
             raise rebuilt_error(*entry["error"])
         return nbformat.reads(entry["executed"], as_version=4), resources
+
+
+class ReplayedVerifyScores(VerifyScores):
+    """Takes the place of VerifyScores in the writer: the verdicts the worker computed for the same notebook."""
+
+    def verdicts(self, nb, resources, chapter, course):
+        verdicts = Replay.recorded[resources["unique_key"]]["verdicts"]
+        return None if verdicts is None else {grade_id: Verdict(*verdict) for grade_id, verdict in verdicts.items()}
 
 
 def rebuilt_error(module, qualname, message):
@@ -210,6 +226,9 @@ class Writer:
         self.course = Path(course)
         api = nbgrader_for_course(course, db_url=db_url)
         replacing_execute(api.config, Replay)
+        api.config.Autograde.autograde_preprocessors = [
+            ReplayedVerifyScores if issubclass(as_class(item), VerifyScores) else item
+            for item in api.config.Autograde.autograde_preprocessors]
         self.api = nbgrader_for_course(course, config=api.config)
 
     def ensure_assignment(self, chapter):
