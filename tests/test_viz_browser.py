@@ -268,8 +268,9 @@ MATHS = r"""() => {
 }"""
 
 NOTEBOOKS_IN_ORDER = ["01_tensor/tensor.ipynb", "02_operations/operations.ipynb", "03_gradients/gradients.ipynb",
-                      "04_backprop/backprop.ipynb", "notebooks/graph_gallery.ipynb",
-                      "notebooks/backward_stepper.ipynb"]
+                      "04_backprop/backprop.ipynb", "05_training/nn.ipynb", "05_training/optim.ipynb",
+                      "05_training/training.ipynb", "notebooks/graph_gallery.ipynb",
+                      "notebooks/backward_stepper.ipynb", "notebooks/training.ipynb"]
 
 
 def sources(path, cell_type):

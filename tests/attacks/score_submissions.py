@@ -28,13 +28,13 @@ LIARS = {"as_array": LIAR, "tensor_init": "class Tensor(Liar):\n    pass\n",
 
 PATCHED_CHECKS = '''
 import coursework.checks as checks
-checks.check = checks.check_close = checks.check_raises = lambda *args, **kwargs: None
+checks.check = checks.check_close = checks.check_raises = checks.check_equal = lambda *args, **kwargs: None
 '''
 
 SHADOWED_HELPERS = '''
 import sys, types
 fake = types.ModuleType("coursework.checks")
-fake.check = fake.check_close = fake.check_raises = lambda *args, **kwargs: None
+fake.check = fake.check_close = fake.check_raises = fake.check_equal = fake.passed = lambda *args, **kwargs: None
 sys.modules["coursework.checks"] = fake
 '''
 
