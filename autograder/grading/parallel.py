@@ -28,7 +28,7 @@ from nbgrader.preprocessors import CheckCellMetadata, Execute, NbGraderPreproces
 from traitlets.utils.importstring import import_item
 
 from autograder.course import chapters, nbgrader_for_course, succeeded
-from autograder.grading.autograde import reason, submission_score
+from autograder.grading.autograde import kernel_death, reason, submission_score
 from autograder.grading.verified_scores import VerifyScores
 from autograder.grading.verify import Verdict, verify
 
@@ -266,7 +266,8 @@ class Writer:
         score, max_score = submission_score(self.api, chapter, student)
         if not outcome["success"]:
             return Graded(student, chapter, 0.0, max_score, reason(outcome.get("log", "")), executed["seconds"], log)
-        return Graded(student, chapter, score, max_score, "", executed["seconds"], log)
+        return Graded(student, chapter, score, max_score, kernel_death(self.api, chapter, student), executed["seconds"],
+                      log)
 
 
 def local_pool(workers):
