@@ -122,7 +122,8 @@ class Recording:
         entry["executed"] = nbformat.writes(nb)
         # Verifying is as costly as a kernel's start: the workers do it too, so the one writer need not.
         course = Path(self.config.CourseDirectory.root)
-        verdicts = verify(nb, resources["nbgrader"]["assignment"], course)
+        info = resources["nbgrader"]
+        verdicts = verify(nb, info["assignment"], course, info["notebook"])
         entry["verdicts"] = None if verdicts is None else {
             grade_id: [verdict.passed, verdict.message] for grade_id, verdict in verdicts.items()}
         return nb, resources

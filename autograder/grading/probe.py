@@ -16,6 +16,7 @@ import json
 import os
 import sys
 import sysconfig
+import tempfile
 
 if __name__ == "__main__":  # started with -S: find the library, then this environment's packages (no .pth files)
     sys.path[:0] = [sys.argv[1]]
@@ -101,6 +102,95 @@ def use_reference_unbroadcast():
     sys.modules["babygrad"].gradients.unbroadcast = reference_unbroadcast
 
 
+# The forward computations of the small Modules the chapter-5 tests define.
+FORWARDS = {
+    "scale": lambda self, x: x * self.factor,
+    "pair": lambda self, x: self.second(self.first(x)) + self.offset,
+    "in_turn": lambda self, x: in_turn(self.layers, x),
+    "add_one": lambda self, x: x + 1.0,
+    "double": lambda self, x: x * 2.0,
+}
+
+
+def in_turn(layers, x):
+    for layer in layers:
+        x = layer(x)
+    return x
+
+
+def make_module(forward=None, **attributes):
+    """A Module as a test defines one: an __init__ that sets these attributes (in this order), a forward of FORWARDS."""
+    nn = sys.modules["babygrad"].nn
+    members = {"__init__": lambda self: None}
+    if forward:
+        members["forward"] = FORWARDS[forward]
+    module = type("TestModule", (nn.Module,), members)()
+    for name, value in attributes.items():
+        setattr(module, name, value)
+    return module
+
+
+def linear_with(weight, bias):
+    """A Linear whose parameters hold these numbers (no bias for None): its forward, apart from its initialisation."""
+    nn = sys.modules["babygrad"].nn
+    out_features, in_features = weight.shape
+    layer = nn.Linear(in_features, out_features, bias=bias is not None, dtype=weight.dtype)
+    layer.weight = nn.Parameter(weight, dtype=weight.dtype)
+    layer.bias = None if bias is None else nn.Parameter(bias, dtype=bias.dtype)
+    return layer
+
+
+def reference_log_softmax(x, axis=-1):
+    """A correct log_softmax, so that a wrong one costs only its own cell."""
+    return x - x.logsumexp(axis, keepdims=True)
+
+
+def use_reference_log_softmax():
+    sys.modules["babygrad"].nn.log_softmax = reference_log_softmax
+
+
+def optimise(optimizer, parameter, gradients):
+    """`parameter` after one optimizer.step() per gradient of `gradients` (an array of them, one per row)."""
+    lib = sys.modules["babygrad"]
+    for gradient in gradients:
+        parameter.grad = lib.Tensor(gradient, requires_grad=False)
+        optimizer.step()
+    return parameter
+
+
+def is_a(value, kind):
+    """isinstance(value, kind), for the kinds the tests ask about."""
+    kinds = {"list": list, "tuple": tuple, "dict": dict, "Parameter": sys.modules["babygrad"].nn.Parameter}
+    return isinstance(value, kinds[kind])
+
+
+def save_and_load(state, name):
+    """data.save(state) to the file `name` of a fresh folder, then data.load of it: (the names of the files in the
+    folder, what load gave back or the error it raised)."""
+    data = sys.modules["babygrad"].data
+    with tempfile.TemporaryDirectory() as folder:
+        path = os.path.join(folder, name)
+        data.save(state, path)
+        files = sorted(os.listdir(folder))
+        try:
+            loaded = data.load(path)
+        except Exception as error:  # an answer too: the file is not where it should be
+            loaded = error
+    return files, loaded
+
+
+def load_pickled():
+    """What data.load does with a file that holds a pickled object rather than numbers."""
+    with tempfile.TemporaryDirectory() as folder:
+        path = os.path.join(folder, "pickled.npz")
+        np.savez(path, thing=np.array([{"not": "numbers"}], dtype=object))
+        return sys.modules["babygrad"].data.load(path)
+
+
+def setitem(container, index, value):
+    container[index] = value
+
+
 VERBS = {
     "attr": getattr, "is": lambda a, b: a is b, "len": len, "getitem": lambda a, i: a[i], "repr": repr,
     "str": str, "type_name": lambda a: type(a).__name__, "abs": abs, "scalar": lambda a: a[()],
@@ -113,6 +203,11 @@ VERBS = {
     "truediv": lambda a, b: a / b, "pow": lambda a, b: a ** b, "neg": lambda a: -a, "matmul": lambda a, b: a @ b,
     "isinstance_tensor": lambda a: isinstance(a, sys.modules["babygrad"].Tensor),
     "isinstance_ndarray": lambda a: isinstance(a, np.ndarray),
+    "is_a": is_a, "equals": lambda a, b: bool(a == b), "set": setattr, "setitem": setitem,
+    "rng": np.random.default_rng, "sorted": sorted, "first_items": lambda pairs: [first for first, _ in pairs],
+    "merged": lambda a, b: {**a, **b}, "without": lambda a, key: {k: v for k, v in a.items() if k != key},
+    "make_module": make_module, "linear_with": linear_with, "use_reference_log_softmax": use_reference_log_softmax,
+    "optimise": optimise, "epoch": list, "save_and_load": save_and_load, "load_pickled": load_pickled,
 }
 
 

@@ -40,7 +40,7 @@ class VerifyScores(NbGraderPreprocessor):
         course = Path(self.config.CourseDirectory.get("root", os.getcwd()))
         started = time.perf_counter()
         verdicts = self.verdicts(nb, resources, chapter, course)
-        self.log.info("Verified %s of %s in %.2f s", student, chapter, time.perf_counter() - started)
+        self.log.info("Verified %s of %s/%s in %.2f s", student, chapter, notebook, time.perf_counter() - started)
         if verdicts is None:
             self.log.warning("No verified checks for %s: its in-kernel scores stand", chapter)
             return nb, resources
@@ -74,7 +74,7 @@ class VerifyScores(NbGraderPreprocessor):
 
     def verdicts(self, nb, resources, chapter, course):
         """{grade_id: Verdict} of the student's code, or None for a chapter without a list of checks."""
-        return verify(nb, chapter, course)
+        return verify(nb, chapter, course, resources["nbgrader"]["notebook"])
 
     @staticmethod
     def show(nb, flagged):

@@ -1,7 +1,9 @@
 """Verified scores: every grade cell checked again, outside the kernel the student's code ran in.
 
 The code the student wrote (the notebook's `#| export` cells, as the exporter writes them) is loaded in a fresh
-sandboxed process, the probe (probe.py), with the reference library for the chapters before. The grader sends it
+sandboxed process, the probe (probe.py), in the library the grading kernel has: the reference for the chapters
+before, the release for the graded chapter's other notebooks (whose tests never use each other, so a mistake in one
+notebook costs nothing in another, and no answer sits where the student's code could read it). The grader sends it
 the chapter's cases with inputs drawn afresh (checks/), reads back only plain data (JSON, and arrays from .npz
 with pickles refused), runs the same steps on the reference library in its own process, and compares. A reply
 that is late, too large or malformed fails its cell. Nothing here imports the student's code.
@@ -227,6 +229,21 @@ def difference(got, got_arrays, expected, expected_arrays, expectation):
     return None if same else "a different value"
 
 
+def plain(description, arrays):
+    """A described value as a rule reads it: an array, a number, a string or a list of them; None for anything else
+    (an error, an object)."""
+    kind = description.get("kind") if isinstance(description, dict) else None
+    if kind in ("ndarray", "numpy scalar"):
+        return arrays[description["array"]]
+    if kind == "Tensor":
+        return plain(description["data"], arrays)
+    if kind == "sequence":
+        return [plain(item, arrays) for item in description["items"]]
+    if kind in ("bool", "int", "float", "str"):
+        return description["value"]
+    return None
+
+
 def judge(case, answer, reference, reference_arrays):
     """The teaching message of the first expectation the student's answer fails, or None when all hold."""
     if isinstance(answer, str):
@@ -237,8 +254,8 @@ def judge(case, answer, reference, reference_arrays):
         got = reply.get(expectation.step)
         if expectation.rule:
             try:
-                reason = expectation.rule(got, reply.get(expectation.rule_also) or {})
-            except (KeyError, TypeError, ValueError, AttributeError):
+                reason = expectation.rule(plain(got, arrays), plain(reply.get(expectation.rule_also), arrays))
+            except (KeyError, TypeError, ValueError, AttributeError, IndexError):
                 reason = "an answer that could not be read"
             if reason:
                 return f"{expectation.what}: {reason}" + (f"\n  hint: {expectation.hint}" if expectation.hint else "")
@@ -272,19 +289,22 @@ def reference_answers(case):
     return {name: probe.describe(values[name], arrays) for name in report}, arrays
 
 
-def verify(nb, chapter, course):
-    """{grade_id: Verdict} for the submitted notebook `nb` of `chapter`; None when the chapter lists no checks."""
+def verify(nb, chapter, course, notebook=None):
+    """{grade_id: Verdict} for the submitted notebook `nb` of `chapter`; None when the chapter lists no checks.
+
+    `notebook` is its name (nbgrader's, without .ipynb); it may be left out in a chapter of one notebook."""
     checks = chapter_checks(chapter)
     if checks is None:
         return None
-    cases = draw_cases(checks, secrets.randbits(64))
+    source = graded_notebook(course, chapter, notebook)
+    cases = draw_cases(checks_of(source, checks), secrets.randbits(64))
     order = list(cases)
     with tempfile.TemporaryDirectory(prefix="babygrad-verify-") as private:
         library = Path(private) / "library"
         folder = Path(private) / "probe"
         folder.mkdir()
         package = write_library(library, course / "source", course / "release", chapter)
-        module, _ = module_source(next((course / "source" / chapter).glob("*.ipynb")), chapter)
+        module, _ = module_source(source, chapter)
         (package / f"{module}.py").write_text(student_module(nb), encoding="utf-8")
         shutil.copy(probe.__file__, folder / "probe.py")
         for index, grade_id in enumerate(order):  # one inputs.npz: each cell's inputs under names of its own
@@ -299,6 +319,23 @@ def verify(nb, chapter, course):
         message = judge(cases[grade_id], answers.get(index, "no answer"), *references[grade_id])
         verdicts[grade_id] = Verdict(message is None, message or "")
     return verdicts
+
+
+def graded_notebook(course, chapter, notebook=None):
+    """The instructor's copy of the notebook being graded: `notebook`, or the chapter's only one."""
+    if notebook:
+        return course / "source" / chapter / f"{notebook}.ipynb"
+    notebooks = sorted((course / "source" / chapter).glob("*.ipynb"))
+    if len(notebooks) != 1:
+        raise ValueError(f"{chapter} has {len(notebooks)} notebooks: say which one is graded")
+    return notebooks[0]
+
+
+def checks_of(source, checks):
+    """The chapter's checks of the grade cells in the notebook `source` (a chapter's list covers all its notebooks)."""
+    grade_ids = {cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
+                 for cell in json.loads(source.read_text(encoding="utf-8"))["cells"]}
+    return {grade_id: build for grade_id, build in checks.items() if grade_id in grade_ids}
 
 
 def rename_inputs(case, prefix):

@@ -1,7 +1,8 @@
 '''Submissions that try to buy points with code instead of answers: each is the untouched release (or wrong
 answers) plus one trick that fools tests running in the same kernel. Their honest score is 0.
 
-Each attack is {chapter: {solution cell grade_id: code}}, plus optional edits of the notebook's cells.
+Each attack is (chapter, {solution cell grade_id: code}, optional edits of the notebook's cells); it is handed in
+as the chapter's notebook that holds those cells.
 '''
 import json
 
@@ -114,6 +115,29 @@ async def run_cell_async(*args, **kwargs):
 shell.run_cell_async = run_cell_async
 '''
 
+# Chapter 5: a step that does nothing, and a layer of zeros that returns its input, behind fooled check helpers.
+IDLE_SGD = PATCHED_CHECKS + '''
+
+class SGD(Optimizer):
+    def __init__(self, params, lr, momentum=0.0):
+        super().__init__(params)
+
+    def step(self):
+        pass
+'''
+
+IDLE_LINEAR = SHADOWED_HELPERS + '''
+
+class Linear(Module):
+    def __init__(self, in_features, out_features, bias=True, dtype=np.float32, rng=None):
+        self.weight = Parameter(np.zeros((out_features, in_features)), dtype=dtype)
+        self.bias = Parameter(np.zeros(out_features), dtype=dtype) if bias else None
+
+    def forward(self, x):
+        return x
+'''
+
+
 def skip_tests(notebook):
     """Every grade cell tagged so that it is not executed at all."""
     for cell in notebook["cells"]:
@@ -122,7 +146,7 @@ def skip_tests(notebook):
     return notebook
 
 
-T, O = "01_tensor", "02_operations"
+T, O, N = "01_tensor", "02_operations", "05_training"
 
 ATTACKS = {
     "patched_checks": (T, dict(LIARS, as_array=LIAR + PATCHED_CHECKS), None),
@@ -134,7 +158,18 @@ ATTACKS = {
     "trace_function": (O, {"sub": TRACE}, None),
     "swallowed_exceptions": (T, {"as_array": SWALLOWED}, None),
     "skipped_tests": (O, {}, skip_tests),
+    "idle_optimizer": (N, {"sgd": IDLE_SGD}, None),
+    "idle_layer": (N, {"linear": IDLE_LINEAR}, None),
 }
+
+
+def attacked_release(chapter_folder, code):
+    """The chapter's release notebook that holds the solution cells the attack rewrites (a chapter may have several)."""
+    for path in sorted(chapter_folder.glob("*.ipynb")):
+        cells = json.loads(path.read_text(encoding="utf-8"))["cells"]
+        if set(code) <= {cell.get("metadata", {}).get("nbgrader", {}).get("grade_id") for cell in cells}:
+            return path
+    raise LookupError(f"no notebook of {chapter_folder.name} has the cells {sorted(code)}")
 
 
 def attack_notebook(release_path, code, edit=None):

@@ -10,11 +10,11 @@ import pytest
 from nbgrader.api import Gradebook
 
 from autograder import demo
-from autograder.course import REPO, chapters, succeeded
+from autograder.course import REPO, chapter_notebooks, chapters, succeeded
 from autograder.grading import verify
 from autograder.grading.checks import Case, chapter_checks
 from autograder.grading.verified_scores import FLAG
-from tests.attacks.score_submissions import ATTACKS, attack_notebook
+from tests.attacks.score_submissions import ATTACKS, attack_notebook, attacked_release
 
 
 @pytest.fixture(scope="module")
@@ -24,7 +24,7 @@ def graded(tmp_path_factory):
     api, _ = demo.build_release(course)
     chapters = sorted({chapter for chapter, _, _ in ATTACKS.values()})
     for student, (chapter, code, edit) in ATTACKS.items():
-        release = next((course / "release" / chapter).glob("*.ipynb"))
+        release = attacked_release(course / "release" / chapter, code)
         target = course / "submitted" / student / chapter / release.name
         target.parent.mkdir(parents=True)
         target.write_text(json.dumps(attack_notebook(release, code, edit), indent=1))
@@ -57,7 +57,7 @@ def test_an_attack_gets_its_honest_score_and_the_flag(graded, student):
 
 def student_notebook(chapter, code):
     """The release notebook of `chapter` with these solution cells' code, as nbgrader hands it to a preprocessor."""
-    release = next((REPO / "release" / chapter).glob("*.ipynb"))
+    release = attacked_release(REPO / "release" / chapter, code)
     return nbformat.from_dict(json.loads(json.dumps(attack_notebook(release, code))))
 
 
@@ -99,25 +99,41 @@ def test_a_malformed_answer_fails_the_check_not_the_grader():
         assert verify.judge(case, (reply, {}), reference, {}).startswith("Negate()")
 
 
-# Chapter 05 has no list of checks yet: its scores are the kernel's (the README says so).
 VERIFIED = [chapter for chapter in chapters() if chapter_checks(chapter) is not None]
+# Every notebook of a verified chapter, as (chapter, notebook name): chapter 5 has three.
+VERIFIED_NOTEBOOKS = [(path.parent.name, path.stem) for path in chapter_notebooks(REPO / "source")
+                      if path.parent.name in VERIFIED]
 
 
-def test_the_autograd_chapters_are_verified():
-    assert {"01_tensor", "02_operations", "03_gradients", "04_backprop"} <= set(VERIFIED)
+def test_every_chapter_is_verified():
+    assert VERIFIED == chapters()
+    assert "05_training" in VERIFIED
+
+
+def grade_cells_worth_points(chapter, notebook):
+    cells = nbformat.read(REPO / "source" / chapter / f"{notebook}.ipynb", as_version=4).cells
+    return {cell.metadata.nbgrader.grade_id for cell in cells
+            if cell.metadata.get("nbgrader", {}).get("grade") and cell.metadata.nbgrader.get("points")}
 
 
 @pytest.mark.parametrize("chapter", VERIFIED)
 def test_every_grade_cell_worth_points_is_verified(chapter):
-    source = next((REPO / "source" / chapter).glob("*.ipynb"))
-    graded = {cell.metadata.nbgrader.grade_id for cell in nbformat.read(source, as_version=4).cells
-              if cell.metadata.get("nbgrader", {}).get("grade") and cell.metadata.nbgrader.get("points")}
+    graded = set().union(*(grade_cells_worth_points(chapter, notebook) for each, notebook in VERIFIED_NOTEBOOKS
+                           if each == chapter))
     assert set(chapter_checks(chapter)) == graded
 
 
-@pytest.mark.parametrize("chapter", VERIFIED)
-def test_the_reference_passes_verification_and_the_release_fails_it(chapter):
+@pytest.mark.parametrize("chapter, notebook", VERIFIED_NOTEBOOKS)
+def test_the_reference_passes_verification_and_the_release_fails_it(chapter, notebook):
+    """Each notebook alone: beside it the probe holds the release of the chapter's other notebooks."""
     for folder, passes in (("source", True), ("release", False)):
-        notebook = nbformat.read(next((REPO / folder / chapter).glob("*.ipynb")), as_version=4)
-        verdicts = verify.verify(notebook, chapter, REPO)
+        submitted = nbformat.read(REPO / folder / chapter / f"{notebook}.ipynb", as_version=4)
+        verdicts = verify.verify(submitted, chapter, REPO, notebook)
+        assert set(verdicts) == grade_cells_worth_points(chapter, notebook)
         assert {grade_id: verdict.passed for grade_id, verdict in verdicts.items()} == dict.fromkeys(verdicts, passes)
+
+
+def test_a_chapter_of_several_notebooks_needs_the_graded_notebooks_name():
+    release = nbformat.read(REPO / "release" / "05_training" / "nn.ipynb", as_version=4)
+    with pytest.raises(ValueError, match="3 notebooks"):
+        verify.verify(release, "05_training", REPO)

@@ -5,6 +5,9 @@ steps the probe runs on the student's library (`case.call`) and what must come o
 same value as the reference library gives for the same steps, run by the grader in its own process. Inputs are
 drawn from `case.rng`, afresh for every submission, so no answer can be known in advance.
 
+A chapter of several notebooks has one module too, with a function for every grade cell of every notebook (grade
+ids are unique in a chapter): a notebook is verified with the functions of its own grade cells.
+
 To verify a new chapter: write `checks/chNN_name.py` with a function per grade cell, in the style of the others.
 """
 import importlib
@@ -23,7 +26,8 @@ class Expectation:
     rtol: float = 1e-5
     atol: float = 1e-6
     message_contains: tuple = ()
-    rule: object = None     # judge the student's value with rule(value, value of rule_also) instead
+    rule: object = None     # judge the student's value with rule(value, value of rule_also) instead: plain values
+                            # (arrays, numbers, strings, lists), and a reason for the student, or None when it holds
     rule_also: str = ""
 
 

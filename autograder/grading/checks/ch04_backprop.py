@@ -12,12 +12,11 @@ CHAIN = 20_000  # deeper than any recursion limit a plain recursive build_topo o
 def topological(edges, count, constants):
     """A rule: the positions of the named tensors in build_topo's list make a valid order of `count` tensors, the
     last named one its root; `edges` are (input, result) index pairs; the `constants` must be left out."""
-    def rule(got, length):
-        if not isinstance(got, dict) or got.get("kind") != "sequence":
+    def rule(where, length):
+        if not isinstance(where, list):
             return "not a list of the graph's tensors"
-        where = [item.get("value") for item in got.get("items", [])]
-        if length.get("value") != count:
-            return f"{length.get('value')} tensors instead of {count}: each tensor once, constants left out"
+        if length != count:
+            return f"{length} tensors instead of {count}: each tensor once, constants left out"
         for index, position in enumerate(where):
             if index in constants and position != -1:
                 return "a constant (requires_grad=False) in the order"
