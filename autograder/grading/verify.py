@@ -2,8 +2,9 @@
 
 The code the student wrote (the notebook's `#| export` cells, as the exporter writes them) is loaded in a fresh
 sandboxed process, the probe (probe.py), in the library the grading kernel has: the reference for the chapters
-before, the release for the graded chapter's other notebooks (whose tests never use each other, so a mistake in one
-notebook costs nothing in another, and no answer sits where the student's code could read it). The grader sends it
+before, the release for the graded chapter's other notebooks (their tests never use each other's code, so a mistake
+in one notebook costs nothing in another, and none of the chapter's answers sits where the student's code could
+read it). The grader sends it
 the chapter's cases with inputs drawn afresh (checks/), reads back only plain data (JSON, and arrays from .npz
 with pickles refused), runs the same steps on the reference library in its own process, and compares. A reply
 that is late, too large or malformed fails its cell. Nothing here imports the student's code.

@@ -113,8 +113,8 @@ def test_linear(case):
     case.expect(case.call("attr", big, "weight"), f"the weights of Linear({big_in}, {big_out})",
                 rule=uniform_within(bound))
     case.expect(case.call("attr", big, "bias"), f"the bias of Linear({big_in}, {big_out})", rule=uniform_within(bound))
-    plain = case.call("lib.nn.Linear", 4, 3, bias=False, rng=case.call("rng", whole(case, 0, 2 ** 31)))
-    case.expect(case.call("attr", plain, "bias"), "Linear(4, 3, bias=False).bias")
+    without_bias = case.call("lib.nn.Linear", 4, 3, bias=False, rng=case.call("rng", whole(case, 0, 2 ** 31)))
+    case.expect(case.call("attr", without_bias, "bias"), "Linear(4, 3, bias=False).bias")
     unbiased = case.call("linear_with", case.array(case.rng.normal(size=(3, 4)), np.float32), None)
     ones = case.tensor(np.ones((5, 4)), np.float32, requires_grad=False)
     case.expect(method(case, unbiased, "forward", ones), "Linear without bias, forward")
