@@ -227,9 +227,11 @@ class Writer:
         self.course = Path(course)
         api = nbgrader_for_course(course, db_url=db_url)
         replacing_execute(api.config, Replay)
+        # Running a notebook leaves its nbgrader metadata as sanitizing made it, and the writer's own sanitizing
+        # checked it: checking it again after grading would only cost time.
         api.config.Autograde.autograde_preprocessors = [
             ReplayedVerifyScores if issubclass(as_class(item), VerifyScores) else item
-            for item in api.config.Autograde.autograde_preprocessors]
+            for item in api.config.Autograde.autograde_preprocessors if as_class(item) is not CheckCellMetadata]
         self.api = nbgrader_for_course(course, config=api.config)
 
     def ensure_assignment(self, chapter):
@@ -275,7 +277,10 @@ def local_pool(workers):
     """Long-lived worker processes started from a clean interpreter (no copy of this process's open gradebook)."""
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
-    return ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("forkserver"))
+    context = multiprocessing.get_context("forkserver")
+    # Workers are forked from one server that has imported the grader once (nbgrader alone takes seconds).
+    context.set_forkserver_preload([__name__])
+    return ProcessPoolExecutor(max_workers=workers, mp_context=context)
 
 
 def grade(course, chapter, students=None, workers=None, scheduler=None, db_url=None, progress=None):
