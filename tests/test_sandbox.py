@@ -1,5 +1,6 @@
 """Grading kernels treat student code as hostile: no answers to import, no private files, no network."""
 import json
+import os
 import shutil
 import textwrap
 
@@ -85,22 +86,36 @@ def test_a_cell_that_never_ends_is_interrupted_and_the_rest_still_runs(course):
     assert errors[0] in ("CellTimeoutError", "KeyboardInterrupt") and len(errors) > 1
 
 
-def run_confined(tmp_path, code, limits=None):
-    """`code` run by Python in the closed sandbox, as a verifier would run it; (exit status, what it printed)."""
+def start_confined(tmp_path, code, limits=None):
+    """`code` started by Python in the closed sandbox, as a verifier would start it: the process, its output piped."""
     import subprocess
     import sys
 
-    from autograder.grading.sandbox import Limits, confine, environment, share_with_sandbox
+    from autograder.grading.sandbox import Limits, confine, environment, sandbox_user, share_with_sandbox
     library = tmp_path / "library"
     (library / "babygrad").mkdir(parents=True, exist_ok=True)
     shared = tmp_path / "shared"
     shared.mkdir(exist_ok=True)
     for folder in (tmp_path, library, library / "babygrad"):
         folder.chmod(0o755)
-    share_with_sandbox(shared)
-    command = confine([sys.executable, "-c", code], tmp_path / "work", library, shared, limits or Limits())
-    done = subprocess.run(command, env=environment(library), capture_output=True, text=True, timeout=60)
-    return done.returncode, done.stdout + done.stderr
+    user = sandbox_user()
+    share_with_sandbox(user, shared)
+    command = confine([sys.executable, "-c", code], user, tmp_path / "work", library, shared, limits or Limits())
+    return subprocess.Popen(command, env=environment(library), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                            text=True, start_new_session=True)
+
+
+def run_confined(tmp_path, code, limits=None):
+    """`code` run by Python in the closed sandbox, as a verifier would run it; (exit status, what it printed)."""
+    process = start_confined(tmp_path, code, limits)
+    printed, _ = process.communicate(timeout=60)
+    return process.returncode, printed
+
+
+def stop(process):
+    """End a sandbox started by `start_confined`, and with it every process in it."""
+    os.killpg(process.pid, 9)
+    process.wait()
 
 
 sandboxed = pytest.mark.skipif(not bubblewrap_available(), reason="bubblewrap (bwrap) is not installed")
@@ -108,7 +123,6 @@ sandboxed = pytest.mark.skipif(not bubblewrap_available(), reason="bubblewrap (b
 
 @sandboxed
 def test_no_process_of_the_host_can_be_seen_or_signalled(tmp_path):
-    import os
     code = (f"import os\nprint(sorted(int(p) for p in os.listdir('/proc') if p.isdigit()))\n"
             f"try:\n    os.kill({os.getpid()}, 9)\nexcept ProcessLookupError:\n    print('no such process')")
     status, printed = run_confined(tmp_path, code)
@@ -151,12 +165,76 @@ def test_memory_and_process_caps_hold(tmp_path):
 
 
 @sandboxed
-def test_the_sandbox_runs_as_nobody_without_capabilities_or_the_graders_environment(tmp_path):
-    import os
+def test_the_sandbox_runs_as_a_user_of_its_own_without_capabilities_or_the_graders_environment(tmp_path):
     os.environ["BABYGRAD_SECRET_FOR_TEST"] = "do-not-leak"
-    code = ("import os\nprint(os.getuid() if os.geteuid() == 0 else 'unprivileged', "
+    code = ("import os\nprint(os.getuid(), os.geteuid(), "
             "open('/proc/self/status').read().split('CapEff:')[1].split()[0], 'BABYGRAD_SECRET_FOR_TEST' in os.environ)")
-    printed = run_confined(tmp_path, code)[1]
-    assert printed.split()[1:] == ["0000000000000000", "False"]
+    uid, euid, capabilities, leaked = run_confined(tmp_path, code)[1].split()
+    assert uid == euid and capabilities == "0000000000000000" and leaked == "False"
     if os.geteuid() == 0:
-        assert printed.split()[0] == "unprivileged" or int(printed.split()[0]) == 65534
+        from autograder.grading.sandbox import SANDBOX_USERS
+        assert int(uid) in SANDBOX_USERS
+
+
+# Forks until the cap on processes is reached, and holds every process it got.
+FORK_BOMB = """import os, time
+held = 0
+try:
+    while True:
+        if os.fork() == 0:
+            time.sleep(60)
+            os._exit(0)
+        held += 1
+except OSError:
+    print('holding', held, flush=True)
+time.sleep(60)
+"""
+
+# Starts threads and processes, as a kernel does, and says whether it could.
+STARTS_WORKERS = """import os, threading, time
+threads = [threading.Thread(target=time.sleep, args=(0.5,)) for _ in range(8)]
+for thread in threads:
+    thread.start()
+children = []
+for _ in range(4):
+    child = os.fork()
+    if child == 0:
+        time.sleep(0.5)
+        os._exit(0)
+    children.append(child)
+for child in children:
+    os.waitpid(child, 0)
+for thread in threads:
+    thread.join()
+print('started all')
+"""
+
+
+@sandboxed
+def test_a_sandbox_that_uses_up_its_process_cap_leaves_another_sandboxs_cap_untouched(tmp_path):
+    from autograder.grading.sandbox import Limits
+    limits = Limits(processes=32)
+    (tmp_path / "bomb").mkdir()
+    (tmp_path / "innocent").mkdir()
+    bomb = start_confined(tmp_path / "bomb", FORK_BOMB, limits)
+    try:
+        assert bomb.stdout.readline().startswith("holding")
+        status, printed = run_confined(tmp_path / "innocent", STARTS_WORKERS, limits)
+    finally:
+        stop(bomb)
+    assert status == 0 and "started all" in printed
+
+
+@sandboxed
+@pytest.mark.skipif(os.geteuid() != 0, reason="without root, every sandbox has a user namespace of its own")
+def test_two_sandboxes_at_once_run_as_different_users(tmp_path):
+    code = "import os, time\nprint(os.getuid(), flush=True)\ntime.sleep(30)"
+    (tmp_path / "first").mkdir()
+    (tmp_path / "second").mkdir()
+    sandboxes = [start_confined(tmp_path / name, code) for name in ("first", "second")]
+    try:
+        users = [int(sandbox.stdout.readline()) for sandbox in sandboxes]
+    finally:
+        for sandbox in sandboxes:
+            stop(sandbox)
+    assert users[0] != users[1]

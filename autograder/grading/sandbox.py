@@ -6,7 +6,8 @@ with bubblewrap (`bwrap`), the kernel runs in a closed sandbox (`confine`):
 
 - its own process namespace: no process of the host is visible, none can be signalled, and every process the
   kernel started dies with it;
-- an unprivileged user with no capability (`nobody` when grading runs as root), so nothing can be remounted;
+- an unprivileged user with no capability, so nothing can be remounted; when grading runs as root, a user of its
+  own that no other sandbox runs as (`sandbox_user`), so that the cap on its processes is its own;
 - no network; the system and the Python installation read-only; a private `/tmp`; its own folder the only
   writable one, an empty scratch folder of bounded size (the submission's own files stay with the grader);
 - an environment that holds only what the kernel needs, none of the grader's variables;
@@ -16,6 +17,7 @@ A kernel that dies is not the end of its notebook: the cells it ran keep their o
 the ones after it get an error saying why, and the notebook is graded. Without bubblewrap, grading refuses to run
 unless the instructor sets `SandboxedKernelManager.allow_unsandboxed_grading_at_my_own_risk = True`.
 """
+import itertools
 import json
 import os
 import shutil
@@ -40,9 +42,20 @@ from autograder.course import HAND_WRITTEN, REFERENCE, chapter_notebooks
 from coursework.export import module_source
 
 SYSTEM_FOLDERS = ("/usr", "/bin", "/sbin", "/lib", "/lib64", "/lib32", "/etc")
-# Who the sandbox runs as when grading runs as root: a user that owns nothing.
-NOBODY = 65534
 MiB = 1024 * 1024
+
+# Who a sandbox runs as when grading runs as root. The cap on processes (RLIMIT_NPROC) counts every process of a
+# user on the machine, so sandboxes sharing a user would share one cap: a fork bomb in one student's kernel would
+# leave no process to start for any other kernel running at the time. So each sandbox runs as a user of its own,
+# one that owns nothing and is in no user database, from a range systemd leaves unused (0x70000000 on). The
+# launching process's pid picks a block of USERS_PER_PROCESS users and a counter the next user in it: a sandbox
+# dies with the process that launched it, so no live sandbox of another process shares its pid, and a user comes
+# back only USERS_PER_PROCESS sandboxes later, long after its last one ended (a grading process runs a kernel, then
+# a verifier's probe). Containers number their pids afresh, so the pid namespace also shifts the blocks, scattered
+# over the range: sandboxes of two containers on one host share a user only by a chance of a few in 10**8.
+USERS_PER_PROCESS = 32
+SANDBOX_USERS = range(0x7000_0000, 0x7000_0000 + 2 ** 22 * USERS_PER_PROCESS)  # 2 ** 22: the largest pid of Linux
+_sandboxes_started = itertools.count()
 
 
 @dataclass(frozen=True)
@@ -125,22 +138,30 @@ def environment(library):
             "JPY_PARENT_PID": "1"}
 
 
-def confine(command, workdir, library, shared=None, limits=Limits()):
-    """The argv that runs `command` (an argv) in the closed sandbox.
+def sandbox_user():
+    """A user that no other live sandbox on this machine runs as (see SANDBOX_USERS)."""
+    namespace = os.stat("/proc/self/ns/pid").st_ino * 2654435761  # a large odd number: spreads near namespaces apart
+    slot = os.getpid() * USERS_PER_PROCESS + next(_sandboxes_started) % USERS_PER_PROCESS
+    return SANDBOX_USERS[(namespace + slot) % len(SANDBOX_USERS)]
+
+
+def confine(command, user, workdir, library, shared=None, limits=Limits()):
+    """The argv that runs `command` (an argv) in the closed sandbox, as `user` (a `sandbox_user()`).
 
     `workdir` is its working folder: an empty one of `limits.disk` bytes, at that path, gone when it ends.
     `library` is the folder whose `babygrad` package the command imports. `shared`, the one folder it shares with
     the grader, read-write (a kernel's connection file and sockets; a checker's questions and answers). When
-    grading runs as root, the command runs as `nobody`: call `share_with_sandbox` on `shared` and on the files
-    the grader put in it, and make `library` readable by all. The environment is `environment(library)`.
+    grading runs as root, the command runs as `user`: call `share_with_sandbox(user, ...)` on `shared` and on the
+    files the grader put in it, and make `library` readable by all. Otherwise it runs as the grader, mapped into a
+    user namespace of its own, and `user` plays no part. The environment is `environment(library)`.
     """
     arguments = ["bwrap", "--die-with-parent", "--unshare-ipc", "--unshare-pid", "--unshare-net", "--unshare-uts",
                  "--unshare-cgroup-try", "--new-session", "--hostname", "sandbox", "--clearenv"]
     if os.geteuid() == 0:
         # bubblewrap needs root to bind what only root can reach (a Python under /root); the command then
-        # becomes `nobody` (setpriv), which clears every capability, and can never regain one.
+        # becomes `user` (setpriv), which clears every capability, and can never regain one.
         arguments += ["--cap-drop", "ALL", "--cap-add", "CAP_SETUID", "--cap-add", "CAP_SETGID"]
-        become = ["setpriv", f"--reuid={NOBODY}", f"--regid={NOBODY}", "--clear-groups", "--inh-caps=-all", "--"]
+        become = ["setpriv", f"--reuid={user}", f"--regid={user}", "--clear-groups", "--inh-caps=-all", "--"]
     else:
         arguments += ["--unshare-user", "--cap-drop", "ALL", "--disable-userns"]
         become = []
@@ -172,12 +193,12 @@ def confine(command, workdir, library, shared=None, limits=Limits()):
     return arguments + ["--"] + become + limited + list(command)
 
 
-def share_with_sandbox(*paths):
-    """Make the grader's private folders reachable by the unprivileged user the sandbox runs as."""
+def share_with_sandbox(user, *paths):
+    """Make the grader's private folders reachable by `user`, the unprivileged user a sandbox runs as."""
     if os.geteuid() != 0:
         return
     for path in paths:
-        os.chown(path, NOBODY, NOBODY)
+        os.chown(path, user, user)
 
 
 class SandboxedKernelManager(AsyncKernelManager):
@@ -218,8 +239,9 @@ class SandboxedKernelManager(AsyncKernelManager):
         command, kw = await super()._async_pre_start_kernel(**kw)
         kw["env"] = environment(self.library)
         if sandboxed:
-            share_with_sandbox(self.sockets, self.connection_file)
-            command = confine(command, self.workdir, self.library, self.sockets, self.limits)
+            user = sandbox_user()
+            share_with_sandbox(user, self.sockets, self.connection_file)
+            command = confine(command, user, self.workdir, self.library, self.sockets, self.limits)
         return command, kw
 
 

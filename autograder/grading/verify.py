@@ -27,7 +27,7 @@ import numpy as np
 import babygrad
 from autograder.grading import probe
 from autograder.grading.checks import Case, chapter_checks
-from autograder.grading.sandbox import confine, share_with_sandbox, write_library
+from autograder.grading.sandbox import confine, sandbox_user, share_with_sandbox, write_library
 from coursework.export import EXPORT, cell_directive, exported_code, module_source
 
 CELL_SECONDS = 30            # a grade cell's case must be answered within this time
@@ -94,10 +94,11 @@ def run_probe(folder, library, count, meanwhile=lambda: None):
 
     `meanwhile()` runs once the probe has started (the grader's own work, done while the probe works)."""
     answers, first = {}, 0
-    share_with_sandbox(folder)  # the probe writes its replies there, as the sandbox's unprivileged user
+    user = sandbox_user()
+    share_with_sandbox(user, folder)  # the probe writes its replies there, as the sandbox's unprivileged user
     while first < count:
         command = confine([sys.executable, "-I", "-S", "-B", str(folder / "probe.py"), str(library), str(folder),
-                           str(first)], workdir=folder.parent / "work", library=library, shared=folder)
+                           str(first)], user, workdir=folder.parent / "work", library=library, shared=folder)
         process = subprocess.Popen(command, cwd=folder, env=PROBE_ENVIRONMENT, stdin=subprocess.DEVNULL,
                                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
         meanwhile()

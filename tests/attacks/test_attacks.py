@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 
 from autograder.course import REPO, RELEASE, SOURCE
-from autograder.grading.sandbox import NOBODY, bubblewrap_available
+from autograder.grading.sandbox import SANDBOX_USERS, bubblewrap_available
 from tests.attacks.sandbox_submissions import ATTACKS, BROKEN, CHAPTER, NOTEBOOK, answered, write_class
 from tests.test_generated import hidden_test_lines, strip_regions
 
@@ -71,11 +71,11 @@ def snapshot(*folders):
 
 
 def leftover_kernels():
-    """Sandboxed grading kernels (run as nobody) still running although their grading folder is gone."""
+    """Sandboxed grading kernels (run as sandbox users) still running although their grading folder is gone."""
     left = []
     for process in Path("/proc").iterdir():
         try:
-            if process.stat().st_uid != NOBODY:
+            if process.stat().st_uid not in SANDBOX_USERS:
                 continue
             command = (process / "cmdline").read_bytes().split(b"\0")
         except OSError:
@@ -138,7 +138,8 @@ def test_student_code_sees_and_signals_no_process_of_the_host(graded):
     output = printed(graded, "spy")
     assert f"SPY no process {os.getpid()}" in output
     assert int(output.split("SPY processes: ")[1].split()[0]) <= 5
-    assert "SPY uid: 65534 65534" in output
+    uid, euid = output.split("SPY uid: ")[1].split()[:2]
+    assert uid == euid and int(uid) in SANDBOX_USERS
     assert "SPY capabilities: ['0000000000000000']" in output
 
 
