@@ -8,7 +8,11 @@ and runs it against the visible tests students see.
 `HELD_OUT` is a second set, written alongside the catalogue but never used to shape the visible tests: that the
 tests catch it as well as the catalogue shows they teach the ideas rather than the catalogue's answers.
 """
+import ast
+import inspect
 from dataclasses import dataclass
+
+from babygrad import Tensor, backprop
 
 
 @dataclass(frozen=True)
@@ -176,23 +180,14 @@ CATALOGUE = [
 ]
 
 # Whole solutions written another way, for the mistakes that change an algorithm rather than a line.
-BUILD_TOPO = """    order = []
-    visited = set()
-    stack = [(root, False)]  # an explicit stack instead of recursion: deep graphs must not hit the recursion limit
-    while stack:
-        node, inputs_done = stack.pop()
-        if inputs_done:
-            order.append(node)
-            continue
-        if id(node) in visited:
-            continue
-        visited.add(id(node))
-        stack.append((node, True))
-        for parent in node._inputs:
-            if parent.requires_grad and id(parent) not in visited:
-                stack.append((parent, False))
-    return order
-"""
+def solution_body(function):
+    """The lines of a reference function after its signature and docstring: the solution a mistake rewrites."""
+    source = inspect.getsource(function)
+    first_statement = ast.parse(source).body[0].body[1]
+    return "".join(source.splitlines(keepends=True)[first_statement.lineno - 1:])
+
+
+BUILD_TOPO = solution_body(backprop.build_topo)
 
 
 def topo(body):
@@ -215,20 +210,8 @@ RECURSIVE = """    order = []
     visit(root)
     return order
 """
-LEDGER = """grads = {id(self): grad}  # the ledger: gradients waiting for their tensor's turn
-    with set_grad_enabled(create_graph):  # record the gradients' own graph only when asked to
-        for node in reversed(build_topo(self)):
-            out_grad = grads.pop(id(node))  # complete: everything computed from node has passed its share
-            node.grad = out_grad
-            if node._op is None:
-                continue
-            input_grads = node._op.backward(out_grad, node)
-            if isinstance(input_grads, Tensor):
-                input_grads = (input_grads,)
-            for parent, parent_grad in zip(node._inputs, input_grads):
-                if not parent.requires_grad:
-                    continue
-                key = id(parent)"""
+BACKWARD = solution_body(Tensor.backward)
+LEDGER = BACKWARD[BACKWARD.index("grads = {id(self)"):BACKWARD.index("key = id(parent)") + len("key = id(parent)")]
 
 
 def ledger_keyed_by(key):
