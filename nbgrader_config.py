@@ -68,8 +68,9 @@ c.SandboxedExecute.max_output_bytes = 1024 * 1024
 c.Execute.timeout = 60
 c.Execute.interrupt_on_timeout = True
 # The kernel keeps no history file, and keeps its own start-up notices (not the student's) out of the log. Its
-# tracebacks are Python's plain ones (each frame's line, no surrounding code): as clear in the feedback, and a
-# notebook full of errors grades in half the time (IPython's default takes some 45 ms to draw each one).
+# tracebacks are Python's plain ones (each frame's line, no surrounding code), which is all the instructor needs in
+# the autograded notebook (feedback shows only the error itself), and a notebook full of errors grades in half the
+# time (IPython's default takes some 45 ms to draw each one).
 c.Execute.extra_arguments = ["--HistoryManager.hist_file=:memory:", "--IPKernelApp.log_level=ERROR",
                              "--InteractiveShell.xmode=Plain"]
 
