@@ -21,16 +21,26 @@ CHAPTER = "01_tensor"
 BIN = Path(sys.executable).parent
 
 
+def with_cells_tampered(notebook):
+    """A test cell deleted and a locked cell edited: the grader puts the instructor's back, with a note."""
+    graded = [cell for cell in notebook["cells"] if cell["metadata"].get("nbgrader", {}).get("grade")]
+    notebook["cells"].remove(graded[0])
+    graded[1]["source"] = "print('edited')"
+    return notebook
+
+
 @pytest.fixture(scope="module")
 def ungraded(tmp_path_factory):
-    """A course folder from `init` with a small class: perfect, buggy, untouched, a dead kernel, not JSON."""
+    """A course folder from `init` with a small class: perfect, buggy, untouched, tampered cells, a dead kernel,
+    not JSON."""
     course = cli.init(tmp_path_factory.mktemp("course") / "ungraded")
     students = make_mixed_class(course, CHAPTER, 3)
     release, source = course / "release" / CHAPTER / "tensor.ipynb", course / "source" / CHAPTER / "tensor.ipynb"
-    for student, text in [("crash", json.dumps(crashing(answered(release, source)))), ("broken", '{"cells": [')]:
+    for student, text in [("crash", json.dumps(crashing(answered(release, source)))), ("broken", '{"cells": ['),
+                          ("tampered", json.dumps(with_cells_tampered(answered(release, source))))]:
         (course / "submitted" / student / CHAPTER).mkdir(parents=True)
         (course / "submitted" / student / CHAPTER / "tensor.ipynb").write_text(text)
-    return course, students + ["crash", "broken"]
+    return course, students + ["crash", "broken", "tampered"]
 
 
 def copy_of(ungraded, tmp_path_factory, name):
@@ -115,11 +125,20 @@ def test_a_gradebook_in_postgresql_gets_the_grades_of_serial_nbgrader(serial, un
     assert not (course / "gradebook.db").exists()
 
 
-def test_a_worker_that_executed_another_notebook_is_a_grader_failure(in_parallel):
-    writer = parallel.Writer(in_parallel)
-    with pytest.raises(parallel.GraderFailure):
-        writer.write({"student": "s001", "chapter": CHAPTER, "log": "", "seconds": 0.0,
-                      "notebooks": {"tensor": {"sanitized": "another notebook", "executed": ""}}})
+def test_every_notebook_graded_in_parallel_ran_in_a_worker_even_with_cells_put_back(in_parallel):
+    logs = {log.stem: log.read_text() for log in (in_parallel / "logs" / CHAPTER).glob("*.log")}
+    assert "the instructor's version ran" in logs["tampered"]
+    assert not [student for student, log in logs.items() if "it runs here" in log]
+
+
+def test_a_notebook_a_worker_executed_otherwise_runs_in_the_writer_with_the_grades_of_serial(serial, in_parallel,
+                                                                                             tmp_path):
+    course = tmp_path / "course"
+    shutil.copytree(in_parallel, course)
+    graded = parallel.Writer(course).write({"student": "s002", "chapter": CHAPTER, "log": "", "seconds": 0.0,
+                                            "notebooks": {"tensor": {"sanitized": "another notebook"}}})
+    assert "it runs here" in graded.log
+    assert only(gradebook_grades(sqlite(course)), ["s002"]) == only(serial, ["s002"])
 
 
 def test_the_report_shows_the_gradebooks_numbers_and_its_pictures(in_parallel):

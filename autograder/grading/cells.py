@@ -6,7 +6,9 @@ from its internals, or in a test that no longer counts. `RestoreInstructorCells`
 sanitizing steps and rebuilds every graded or locked cell from the gradebook, so the notebook is graded with the
 instructor's cells, and says at the top of the notebook (and so in the feedback) what it put back.
 """
+import json
 import os
+import re
 from pathlib import Path
 
 import nbformat
@@ -22,8 +24,7 @@ class RestoreInstructorCells(NbGraderPreprocessor):
     def preprocess(self, nb, resources):
         notebook, chapter = resources["nbgrader"]["notebook"], resources["nbgrader"]["assignment"]
         with Gradebook(resources["nbgrader"]["db_url"]) as gradebook:
-            instructor = gradebook.find_notebook(notebook, chapter)
-            cells = {cell.name: self.instructor_cell(cell, instructor) for cell in instructor.source_cells}
+            cells = self.instructor_cells(gradebook.find_notebook(notebook, chapter))
         released = self.released_cells(chapter, notebook)
         order = [name for name in released if name in cells] + [name for name in cells if name not in released]
         reasons = []
@@ -49,7 +50,8 @@ class RestoreInstructorCells(NbGraderPreprocessor):
                 seen.add(name)
         if reasons:
             self.log.warning("%s: %s", resources["nbgrader"]["student"], "; ".join(reasons))
-            kept.insert(0, nbformat.v4.new_markdown_cell(NOTE + "\n".join(f"- {reason}" for reason in reasons)))
+            note = NOTE + "\n".join(f"- {reason}" for reason in reasons)
+            kept.insert(0, cell_with_id("grader-note", "markdown", note))
         if nb.get("nbformat_minor", 5) < 5:  # cell ids came with nbformat 4.5
             for cell in kept:
                 cell.pop("id", None)
@@ -57,18 +59,24 @@ class RestoreInstructorCells(NbGraderPreprocessor):
         return nb, resources
 
     @staticmethod
-    def instructor_cell(source, instructor):
-        """The cell the instructor released, with the metadata nbgrader computed its checksum from."""
-        grades = {cell.name: cell.max_score for cell in instructor.grade_cells}
-        tasks = {cell.name: cell.max_score for cell in instructor.task_cells}
-        metadata = {"grade": source.name in grades, "grade_id": source.name, "locked": source.locked,
-                    "schema_version": 3, "solution": source.name in {cell.name for cell in instructor.solution_cells},
-                    "task": source.name in tasks, "checksum": source.checksum}
-        if source.name in grades or source.name in tasks:
-            metadata["points"] = grades.get(source.name, tasks.get(source.name))
-        make = nbformat.v4.new_code_cell if source.cell_type == "code" else nbformat.v4.new_markdown_cell
-        return make(source.source, metadata={"nbgrader": metadata, "editable": not source.locked,
-                                              "deletable": False})
+    def instructor_cells(instructor):
+        """{grade_id: the cell the instructor released, with the metadata nbgrader computed its checksum from}."""
+        points = {cell.name: cell.max_score for cell in [*instructor.grade_cells, *instructor.task_cells]}
+        grades = {cell.name for cell in instructor.grade_cells}
+        tasks = {cell.name for cell in instructor.task_cells}
+        solutions = {cell.name for cell in instructor.solution_cells}
+        cells = {}
+        for source in instructor.source_cells:
+            metadata = {"grade": source.name in grades, "grade_id": source.name, "locked": source.locked,
+                        "schema_version": 3, "solution": source.name in solutions, "task": source.name in tasks,
+                        "checksum": source.checksum}
+            if source.name in points:
+                metadata["points"] = points[source.name]
+            cell = cell_with_id(source.name, source.cell_type, source.source)
+            cell.metadata = nbformat.from_dict({"nbgrader": metadata, "editable": not source.locked,
+                                                "deletable": False})
+            cells[source.name] = cell
+        return cells
 
     @staticmethod
     def restored(cell, instructor, released, reasons):
@@ -96,8 +104,8 @@ class RestoreInstructorCells(NbGraderPreprocessor):
         path = root / "release" / chapter / f"{notebook}.ipynb"
         if not path.exists():
             return {}
-        cells = nbformat.read(path, as_version=4).cells
-        return {cell.metadata["nbgrader"]["grade_id"]: cell.source for cell in cells
+        cells = nbformat.from_dict(json.loads(path.read_text(encoding="utf-8"))).cells
+        return {cell.metadata["nbgrader"]["grade_id"]: "".join(cell.source) for cell in cells
                 if "grade_id" in cell.metadata.get("nbgrader", {})}
 
     @staticmethod
@@ -109,6 +117,15 @@ class RestoreInstructorCells(NbGraderPreprocessor):
             if before in index:
                 return index[before] + 1
         return 0
+
+
+def cell_with_id(name, cell_type, source):
+    """A new cell whose id follows from `name`: sanitizing the same notebook twice gives the same notebook."""
+    cell = nbformat.from_dict({"id": re.sub(r"[^A-Za-z0-9_-]", "-", name)[:64] or "cell", "cell_type": cell_type,
+                               "metadata": {}, "source": source})
+    if cell_type == "code":
+        cell.update(execution_count=None, outputs=[])
+    return cell
 
 
 class RefuseLinkedFiles(NbGraderPreprocessor):

@@ -1,19 +1,23 @@
 """Grade a class on many cores or on a Dask cluster, with grades exactly those of serial `nbgrader autograde`.
 
 The slow parts of grading are running notebooks and verifying the student's code outside the kernel. Workers do
-only that: each runs nbgrader's own autograde for a submission in a private scratch course (its own folders, its
-own SQLite gradebook) and sends back the executed notebooks as plain text, with the verifier's verdicts. One
-writer, in this process, then runs nbgrader's real autograde of the same submission on the course, with the
-execution and verification steps replaced by the worker's results (after checking that nbgrader sanitized the
-submission into the very notebook the worker executed). So the gradebook rows, the autograded/ files and the
-timestamps are nbgrader's own, only one process ever writes the gradebook, and no grade is lost or written twice.
+only that: each keeps a private copy of the course (its own SQLite gradebook), sanitizes a submission's notebooks
+with the course's own sanitizing steps, executes them with the course's own Execute step and verifies them, and
+sends back the executed notebooks as plain text with the verifier's verdicts. One writer, in this process, then
+runs nbgrader's real autograde of the same submission on the course, with the execution and verification steps
+replaced by the worker's results, once it has checked that its own sanitizing gave the very notebook the worker
+executed (a notebook that differs runs in the writer, as in serial nbgrader). So the gradebook rows, the
+autograded/ files and the timestamps are nbgrader's own, only one process ever writes the gradebook, and no grade
+is lost or written twice.
 
-Workers live as long as the run: each sets up its scratch course and imports nbgrader once. Everything a worker
-needs travels as bytes, so Dask workers on other machines need no shared folder.
+Workers live as long as the run: each sets up its copy of the course and imports nbgrader once. Everything a
+worker needs travels as bytes, so Dask workers on other machines need no shared folder.
 """
 import hashlib
 import importlib
+import io
 import json
+import logging
 import os
 import shutil
 import tempfile
@@ -23,13 +27,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import nbformat
-from sqlalchemy.exc import SAWarning
+from nbconvert.exporters import NotebookExporter
+from nbgrader import utils as nbgrader_utils
 from nbgrader.converters import Autograde
-from nbgrader.preprocessors import CheckCellMetadata, Execute, NbGraderPreprocessor
+from nbgrader.preprocessors import CheckCellMetadata, Execute, NbGraderPreprocessor, OverwriteCells
+from sqlalchemy.exc import SAWarning
 from traitlets.utils.importstring import import_item
 
 from autograder.course import chapters, nbgrader_for_course, succeeded
 from autograder.grading.autograde import kernel_death, reason, submission_score
+from autograder.grading.cells import RestoreInstructorCells
 from autograder.grading.verified_scores import VerifyScores
 from autograder.grading.verify import Verdict, verify
 
@@ -108,38 +115,22 @@ def replacing_execute(config, replacement):
                                                 for item in config.Autograde.autograde_preprocessors]
 
 
-class Recording:
-    """Mixed into the course's Execute step in a worker: keeps each notebook as it went in and came out."""
-    recorded = {}
-
-    def preprocess(self, nb, resources=None, km=None):
-        name = resources["unique_key"]
-        entry = {"sanitized": notebook_digest(nb)}
-        Recording.recorded[name] = entry
-        try:
-            nb, resources = super().preprocess(nb, resources, km)
-        except Exception as error:
-            entry["error"] = [type(error).__module__, type(error).__qualname__, str(error)]
-            raise
-        entry["executed"] = json.dumps(nb)
-        # Verifying is as costly as a kernel's start: the workers do it too, so the one writer need not.
-        course = Path(self.config.CourseDirectory.root)
-        info = resources["nbgrader"]
-        verdicts = verify(nb, info["assignment"], course, info["notebook"])
-        entry["verdicts"] = None if verdicts is None else {
-            grade_id: [verdict.passed, verdict.message] for grade_id, verdict in verdicts.items()}
-        return nb, resources
-
-
 class Replay(NbGraderPreprocessor):
-    """Takes the place of Execute in the writer: the worker's executed notebook instead of running it again."""
+    """Takes the place of Execute in the writer: the worker's executed notebook instead of running it again.
+
+    Only when the worker executed the very notebook nbgrader sanitized here; any other notebook runs here, with
+    the course's own Execute step (`execute`), as in serial nbgrader."""
     recorded = {}
+    execute = None
 
     def preprocess(self, nb, resources):
         name = resources["unique_key"]
         entry = Replay.recorded.get(name)
-        if entry is None or entry["sanitized"] != notebook_digest(nb):
-            raise GraderFailure(f"{name}: the worker executed a different notebook than the one nbgrader sanitized here")
+        if entry is None or entry.get("sanitized") != notebook_digest(nb):
+            self.log.warning("%s: the worker executed another notebook than the one sanitized here: it runs here",
+                             name)
+            Replay.recorded.pop(name, None)
+            return Replay.execute(parent=self).preprocess(nb, resources)
         if "error" in entry:
             raise rebuilt_error(*entry["error"])
         return nbformat.from_dict(json.loads(entry["executed"])), resources
@@ -149,7 +140,10 @@ class ReplayedVerifyScores(VerifyScores):
     """Takes the place of VerifyScores in the writer: the verdicts the worker computed for the same notebook."""
 
     def verdicts(self, nb, resources, chapter, course):
-        verdicts = Replay.recorded[resources["unique_key"]]["verdicts"]
+        entry = Replay.recorded.get(resources["unique_key"])
+        if entry is None:  # it was executed here: it is verified here
+            return super().verdicts(nb, resources, chapter, course)
+        verdicts = entry["verdicts"]
         return None if verdicts is None else {grade_id: Verdict(*verdict) for grade_id, verdict in verdicts.items()}
 
 
@@ -164,25 +158,80 @@ def rebuilt_error(module, qualname, message):
 
 # --- the worker side -------------------------------------------------------------------------------------------
 
-_scratch = {}  # this worker process's scratch courses, by the digest of the course they copy
+class Worker:
+    """A worker process's private copy of the course, and nbgrader's steps set up once to run on it."""
+
+    def __init__(self, bundle, parent=None):
+        self.root = Path(tempfile.mkdtemp(prefix="babygrad-worker-", dir=parent or worker_folder()))
+        write_tree(self.root, bundle["files"])
+        self.config = nbgrader_for_course(self.root, db_url=f"sqlite:///{self.root / 'gradebook.db'}").config
+        self.logged = io.StringIO()
+        handler = logging.StreamHandler(self.logged)
+        handler.setFormatter(logging.Formatter("[worker | %(levelname)s] %(message)s"))
+        self.log = logging.getLogger(f"babygrad.worker.{id(self)}")
+        self.log.addHandler(handler)
+        self.log.setLevel(logging.INFO)
+        self.log.propagate = False
+        steps = [as_class(item) for item in self.config.Autograde.get(
+            "sanitize_preprocessors", Autograde.class_traits()["sanitize_preprocessors"].default())]
+        # These only check, or do again what RestoreInstructorCells did: here they would change nothing. The
+        # writer runs every step, and executes here only a notebook its own sanitizing gives too.
+        unchanging = {CheckCellMetadata, OverwriteCells} if RestoreInstructorCells in steps else {CheckCellMetadata}
+        self.sanitize = NotebookExporter(config=self.config, log=self.log)
+        for step in steps:
+            if step not in unchanging:
+                self.sanitize.register_preprocessor(step)
+        self.execute = execute_class(self.config)(config=self.config, log=self.log)
+
+    def resources(self, student, chapter, notebook, folder):
+        """What nbgrader's Autograde hands its steps for one notebook (see BaseConverter and Exporter)."""
+        return {"unique_key": notebook, "output_files_dir": f"{notebook}_files",
+                "nbgrader": {"student": student, "assignment": chapter, "notebook": notebook,
+                             "db_url": self.config.CourseDirectory.db_url},
+                "metadata": {"name": notebook, "path": str(folder)}}
+
+    def run(self, chapter, student, files):
+        """{notebook: the digest of it sanitized, and it executed with the verdicts or the error that stopped it}."""
+        submitted = self.root / "submitted" / student / chapter
+        autograded = self.root / "autograded" / student / chapter
+        shutil.rmtree(submitted, ignore_errors=True)
+        write_tree(submitted, files)
+        autograded.mkdir(parents=True, exist_ok=True)
+        notebooks = {}
+        for path in sorted(submitted.glob("*.ipynb")):
+            if not (self.root / "source" / chapter / path.name).exists():
+                continue  # nbgrader skips a notebook the instructor did not write
+            entry = self.run_notebook(chapter, student, path, autograded)
+            if entry is not None:
+                notebooks[path.stem] = entry
+        return notebooks
+
+    def run_notebook(self, chapter, student, path, autograded):
+        resources = self.resources(student, chapter, path.stem, path.parent)
+        try:
+            sanitized, _ = self.sanitize.from_filename(str(path), resources=resources)
+        except Exception as error:
+            self.log.info("Could not sanitize %s (the writer's nbgrader says why): %s", path.name, error)
+            return None
+        # As nbgrader reads it back from autograded/ before executing it.
+        nb = nbformat.reads(sanitized, as_version=4)
+        entry = {"sanitized": notebook_digest(nb)}
+        resources = self.resources(student, chapter, path.stem, autograded)
+        try:
+            with nbgrader_utils.setenv(NBGRADER_EXECUTION="autograde"):
+                nb, resources = self.execute(nb, resources)
+        except Exception as error:
+            entry["error"] = [type(error).__module__, type(error).__qualname__, str(error)]
+            return entry
+        entry["executed"] = json.dumps(nb)
+        # Verifying is as costly as a kernel's start: the workers do it too, so the one writer need not.
+        verdicts = verify(nb, chapter, self.root, path.stem)
+        entry["verdicts"] = None if verdicts is None else {
+            grade_id: [verdict.passed, verdict.message] for grade_id, verdict in verdicts.items()}
+        return entry
 
 
-def scratch_course(bundle, chapter, parent):
-    """This process's private copy of the course and of its gradebook, made once."""
-    key = (bundle["digest"], chapter)
-    if key not in _scratch:
-        root = Path(tempfile.mkdtemp(prefix="babygrad-worker-", dir=parent or worker_folder()))
-        write_tree(root, bundle["files"])
-        config = nbgrader_for_course(root, db_url=f"sqlite:///{root / 'gradebook.db'}").config
-        execute = execute_class(config)
-        # The worker needs only the sanitized notebook and its execution; the writer runs every other step, and
-        # checks that it sanitized the same notebook. So the worker skips the checks of metadata (which change
-        # nothing) and stops after executing.
-        sanitize = config.Autograde.get("sanitize_preprocessors", Autograde.class_traits()["sanitize_preprocessors"].default())
-        config.Autograde.sanitize_preprocessors = [item for item in sanitize if as_class(item) is not CheckCellMetadata]
-        config.Autograde.autograde_preprocessors = [type("Recorded" + execute.__name__, (Recording, execute), {})]
-        _scratch[key] = root, nbgrader_for_course(root, config=config)
-    return _scratch[key]
+_workers = {}  # this process's workers, by the digest of the course they copy
 
 
 def worker_folder():
@@ -195,18 +244,16 @@ def worker_folder():
 
 
 def execute_submission(bundle, chapter, student, files, parent=None):
-    """Run nbgrader's autograde of one submission in this process's scratch course: the executed notebooks."""
+    """Sanitize, execute and verify one submission's notebooks as nbgrader's autograde would, in a private copy."""
     started = time.perf_counter()
-    root, api = scratch_course(bundle, chapter, parent)
-    for folder in ("submitted", "autograded"):
-        shutil.rmtree(root / folder / student / chapter, ignore_errors=True)
-    write_tree(root / "submitted" / student / chapter, files)
-    Recording.recorded = {}
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", category=SAWarning)
-        outcome = api.autograde(chapter, student)
-    return {"student": student, "chapter": chapter, "notebooks": Recording.recorded,
-            "log": outcome.get("log", ""), "seconds": time.perf_counter() - started}
+    if bundle["digest"] not in _workers:
+        _workers[bundle["digest"]] = Worker(bundle, parent)
+    worker = _workers[bundle["digest"]]
+    worker.logged.seek(0)
+    worker.logged.truncate()
+    notebooks = worker.run(chapter, student, files)
+    return {"student": student, "chapter": chapter, "notebooks": notebooks, "log": worker.logged.getvalue(),
+            "seconds": time.perf_counter() - started}
 
 
 # --- the writer side -------------------------------------------------------------------------------------------
@@ -228,6 +275,7 @@ class Writer:
     def __init__(self, course, db_url=None):
         self.course = Path(course)
         api = nbgrader_for_course(course, db_url=db_url)
+        Replay.execute = execute_class(api.config)
         replacing_execute(api.config, Replay)
         # Running a notebook leaves its nbgrader metadata as sanitizing made it, and the writer's own sanitizing
         # checked it: checking it again after grading would only cost time.
