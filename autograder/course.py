@@ -3,7 +3,6 @@ import os
 import sys
 from pathlib import Path
 
-from nbgrader.apps import NbGraderAPI
 from traitlets.config.loader import PyFileConfigLoader
 
 REPO = Path(__file__).resolve().parent.parent
@@ -42,6 +41,7 @@ def nbgrader_for_course(root, config=None, db_url=None):
     scripts = str(Path(sys.executable).parent)
     if scripts not in os.environ["PATH"].split(os.pathsep):
         os.environ["PATH"] = scripts + os.pathsep + os.environ["PATH"]
+    from nbgrader.apps import NbGraderAPI  # seconds to import: only when nbgrader is wanted
     config = config if config is not None else course_config(root)
     config.CourseDirectory.root = str(Path(root).resolve())
     if db_url:
