@@ -144,7 +144,7 @@ class Drawing(graphviz.Digraph):
         if outfile is not None and filename is None:
             filename = Path(outfile).with_suffix(".gv")
         format = format or (Path(outfile).suffix.lstrip(".") if outfile is not None else None) or self.format or "svg"
-        source = Path(self.save(filename, directory))
+        source = Path(self.save(filename, directory=directory))
         picture = Path(outfile) if outfile is not None else source.with_name(f"{source.name}.{format}")
         if raise_if_result_exists and picture.exists():
             raise FileExistsError(f"{picture} exists already (raise_if_result_exists=True)")
