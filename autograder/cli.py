@@ -61,8 +61,8 @@ def write_results(course, chapter, results):
 
 def grade(arguments):
     if not arguments.scheduler:
-        from autograder.grading import workers
-        workers.start_server()  # it imports the grader while this process does
+        from autograder.grading import pool
+        pool.start_server()  # it imports the grader while this process does
     from tqdm import tqdm
     from autograder.grading.parallel import GraderFailure, grade as grade_class, students_of
 
