@@ -13,7 +13,8 @@ from autograder.grading.sandbox import bubblewrap_available
 CHAPTER = "02_operations"
 
 SPY = textwrap.dedent('''
-    import inspect, os, socket
+    import inspect, os, socket, sys
+    print("SPY debugger:", "debugpy.server" in sys.modules)
     import babygrad.ops
     try:
         babygrad.ops.Sub().forward(1.0, 2.0)
@@ -64,13 +65,14 @@ def test_the_graded_chapters_answers_are_not_importable_while_grading(course):
 
 
 @pytest.mark.skipif(not bubblewrap_available(), reason="bubblewrap (bwrap) is not installed")
-def test_student_code_sees_no_private_file_and_no_network(course):
+def test_student_code_sees_no_private_file_no_network_and_no_debugger(course):
     course, api = course
     submit(course, "spy2", SPY.format(course=course, chapter=CHAPTER, repo=SOURCE.parent))
     autograde(api, CHAPTER, "spy2")
     printed = outputs(course, "spy2")
     assert printed.count("SPY file: False") == 3
     assert "SPY network: closed" in printed
+    assert "SPY debugger: False" in printed
 
 
 def test_a_cell_that_never_ends_is_interrupted_and_the_rest_still_runs(course):

@@ -10,13 +10,14 @@ with bubblewrap (`bwrap`), the kernel runs in a closed sandbox (`confine`):
   own that no other sandbox runs as (`sandbox_user`), so that the cap on its processes is its own;
 - no network; the system and the Python installation read-only; a private `/tmp`; its own folder the only
   writable one, an empty scratch folder of bounded size (the submission's own files stay with the grader);
-- an environment that holds only what the kernel needs, none of the grader's variables;
+- an environment that holds only what the kernel needs, none of the grader's variables, and no debugger;
 - limits on memory, CPU time, processes, file size and open files (`Limits`), and on output (`SandboxedExecute`).
 
 A kernel that dies is not the end of its notebook: the cells it ran keep their outputs, the cell it died in and
 the ones after it get an error saying why, and the notebook is graded. Without bubblewrap, grading refuses to run
 unless the instructor sets `SandboxedKernelManager.allow_unsandboxed_grading_at_my_own_risk = True`.
 """
+import importlib.util
 import itertools
 import json
 import os
@@ -56,6 +57,11 @@ MiB = 1024 * 1024
 USERS_PER_PROCESS = 32
 SANDBOX_USERS = range(0x7000_0000, 0x7000_0000 + 2 ** 22 * USERS_PER_PROCESS)  # 2 ** 22: the largest pid of Linux
 _sandboxes_started = itertools.count()
+
+# A Jupyter kernel imports its debugger (debugpy) when it can, a fifth of a second of every kernel's start; no graded
+# kernel is ever debugged, so the sandbox hides it.
+_debugger = importlib.util.find_spec("debugpy")
+DEBUGGER = os.path.dirname(_debugger.origin) if _debugger and _debugger.origin else None
 
 
 @dataclass(frozen=True)
@@ -188,6 +194,8 @@ def confine(command, user, workdir, library, shared=None, limits=Limits()):
     # An installed copy of the reference or of the grading code may sit inside the Python installation: hide it.
     for package in (babygrad, autograder):
         arguments += ["--tmpfs", os.path.dirname(package.__file__)]
+    if DEBUGGER:
+        arguments += ["--tmpfs", DEBUGGER]
     arguments += ["--perms", "1777", "--size", str(limits.disk), "--tmpfs", str(workdir), "--chdir", str(workdir)]
     limited = [sys.executable, "-c", LIMIT_AND_RUN, json.dumps(asdict(limits))]
     return arguments + ["--"] + become + limited + list(command)
