@@ -37,6 +37,7 @@ from traitlets.utils.importstring import import_item
 from autograder.course import chapters, nbgrader_for_course, succeeded
 from autograder.grading.autograde import kernel_death, reason, submission_score
 from autograder.grading.cells import RestoreInstructorCells
+from autograder.grading.pool import pool as worker_pool
 from autograder.grading.verified_scores import VerifyScores
 from autograder.grading.verify import Verdict, verify
 
@@ -314,23 +315,11 @@ class Writer:
             warnings.filterwarnings("ignore", category=SAWarning)
             outcome = self.api.autograde(chapter, student)
         log = executed["log"] + "\n--- writing the gradebook ---\n" + outcome.get("log", "")
-        if "GraderFailure" in log:
-            raise GraderFailure(f"{student}: {reason(log)}")
         score, max_score = submission_score(self.api, chapter, student)
         if not outcome["success"]:
             return Graded(student, chapter, 0.0, max_score, reason(outcome.get("log", "")), executed["seconds"], log)
         return Graded(student, chapter, score, max_score, kernel_death(self.api, chapter, student), executed["seconds"],
                       log)
-
-
-def local_pool(workers):
-    """Long-lived worker processes started from a clean interpreter (no copy of this process's open gradebook)."""
-    import multiprocessing
-    from concurrent.futures import ProcessPoolExecutor
-    context = multiprocessing.get_context("forkserver")
-    # Workers are forked from one server that has imported the grader once (nbgrader alone takes seconds).
-    context.set_forkserver_preload([__name__])
-    return ProcessPoolExecutor(max_workers=workers, mp_context=context)
 
 
 def grade(course, chapter, students=None, workers=None, scheduler=None, db_url=None, progress=None):
@@ -358,7 +347,7 @@ def grade(course, chapter, students=None, workers=None, scheduler=None, db_url=N
 def _on_this_machine(workers, writer, bundle, chapter, students):
     from concurrent.futures import as_completed
     from concurrent.futures.process import BrokenProcessPool
-    with tempfile.TemporaryDirectory(prefix="babygrad-grading-") as scratch, local_pool(workers) as pool:
+    with tempfile.TemporaryDirectory(prefix="babygrad-grading-") as scratch, worker_pool(workers) as pool:
         futures = [pool.submit(execute_submission, bundle, chapter, student,
                                submission_files(writer.course, chapter, student), scratch) for student in students]
         try:
