@@ -10,6 +10,7 @@ ids are unique in a chapter): a notebook is verified with the functions of its o
 
 To verify a new chapter: write `checks/chNN_name.py` with a function per grade cell, in the style of the others.
 """
+import ast
 import importlib
 from dataclasses import dataclass, field
 
@@ -74,3 +75,45 @@ def chapter_checks(chapter):
         if error.name != f"{__name__}.ch{chapter}":
             raise
         return None
+
+
+# --- What the hidden tests assert ------------------------------------------------------------------------------
+
+HIDDEN_BEGIN, HIDDEN_END = "### BEGIN HIDDEN TESTS", "### END HIDDEN TESTS"
+# The chapters' assertions and where their first argument saying what is checked sits (None: only `what=`).
+ASSERTIONS = {"check": 1, "check_equal": 2, "check_close": 2, "check_raises": 2, "check_order": 3,
+              "check_backward": None, "backward_of": None}
+
+
+def hidden_assertions(cell_source):
+    """The labels of the assertions between the hidden-test markers of a grade cell, in order: the text each says
+    it checks (an f-string as written), the whole call where it says nothing, the first line of a raised
+    AssertionError's message. A label met again in the cell gets " (2)", " (3)", ..."""
+    if HIDDEN_BEGIN not in cell_source:
+        return []
+    region = cell_source.split(HIDDEN_BEGIN, 1)[1].split(HIDDEN_END, 1)[0]
+    labels, seen = [], {}
+    nodes = [node for node in ast.walk(ast.parse(region)) if isinstance(node, (ast.Call, ast.Raise))]
+    for node in sorted(nodes, key=lambda node: (node.lineno, node.col_offset)):
+        label = assertion_label(node)
+        if label is not None:
+            seen[label] = seen.get(label, 0) + 1
+            labels.append(label if seen[label] == 1 else f"{label} ({seen[label]})")
+    return labels
+
+
+def assertion_label(node):
+    if isinstance(node, ast.Raise) and isinstance(node.exc, ast.Call) and getattr(node.exc.func, "id", "") == \
+            "AssertionError":
+        return text_of(node.exc.args[0]).splitlines()[0]
+    if not (isinstance(node, ast.Call) and getattr(node.func, "id", None) in ASSERTIONS):
+        return None
+    what = next((keyword.value for keyword in node.keywords if keyword.arg == "what"), None)
+    position = ASSERTIONS[node.func.id]
+    if what is None and position is not None and len(node.args) > position:
+        what = node.args[position]
+    return text_of(what) if what is not None else ast.unparse(node)
+
+
+def text_of(node):
+    return node.value if isinstance(node, ast.Constant) and isinstance(node.value, str) else ast.unparse(node)

@@ -34,9 +34,13 @@ def test_as_array(case):
     case.expect(case.call(AS_ARRAY, half), "as_array(a NumPy float16 number)", "it keeps its dtype", **dtype)
     tensor = case.tensor(rng.normal(size=2))
     case.expect(case.call(AS_ARRAY, tensor), "as_array(a float64 Tensor)", "a Tensor keeps its dtype", **dtype)
-    for bad in (None, "abc"):
-        case.expect(case.call(AS_ARRAY, bad), f"as_array({bad!r})", "raise TypeError naming what was given",
+    word = "".join(rng.choice(list("abcxyz"), size=3))
+    for bad in (None, word, word.encode()):
+        given = case.call(f"@{case.call('str', word)['var']}.encode") if isinstance(bad, bytes) else bad
+        case.expect(case.call(AS_ARRAY, given), f"as_array({bad!r})", "raise TypeError naming what was given",
                     message_contains=(repr(bad),))
+    case.expect(case.call(AS_ARRAY, case.call("np.array", [{}, 1], dtype="object")), "as_array(an object array)",
+                "only numbers (and booleans) make a Tensor")
     case.expect(case.call(AS_ARRAY, [1, None]), "as_array([1, None])", message_contains=("None",))
     case.expect(case.call(AS_ARRAY, ["a", "b"]), "as_array(a list of strings)")
     case.expect(case.call(AS_ARRAY, [[[1], [2, 3]]]), "as_array(a list ragged deeper down)")
@@ -57,8 +61,9 @@ def test_tensor_init(case):
     case.expect(case.call("attr", case.call("lib.Tensor", numbers(case), dtype="float64"), "data"),
                 "Tensor(a list, dtype='float64').data", "pass dtype on to as_array", dtype=True)
     source = case.tensor(rng.normal(size=3))
-    case.expect(case.call("attr", case.call("lib.Tensor", source), "data"), "Tensor(another_tensor).data",
-                dtype=True)
+    copied = case.call("attr", case.call("lib.Tensor", source), "data")
+    case.expect(copied, "Tensor(another_tensor).data", dtype=True)
+    case.expect(case.call("isinstance_ndarray", copied), "Tensor(another_tensor).data is an array")
 
 
 def test_properties(case):
@@ -73,10 +78,13 @@ def test_properties(case):
 
 def test_repr(case):
     rng = case.rng
+    hint = "line the rows up under the first one: np.array2string(self.data, prefix='Tensor(')"
     for shape, requires_grad in (((3,), True), ((2, 2), False), ((int(rng.integers(2, 4)), 2), True)):
         t = case.call("lib.Tensor", case.array(rng.integers(0, 9, size=shape)), requires_grad=requires_grad)
-        case.expect(case.call("repr", t), f"repr of a {shape} tensor (requires_grad={requires_grad})",
-                    "line the rows up under the first one: np.array2string(self.data, prefix='Tensor(')")
+        case.expect(case.call("repr", t), f"repr of a {shape} tensor (requires_grad={requires_grad})", hint)
+    rows = [numbers(case, 0, 10, 2) for _ in range(2)]
+    case.expect(case.call("repr", case.call("lib.Tensor", rows, requires_grad=False)),
+                "repr of a matrix made from a list (requires_grad=False)", hint)
 
 
 def test_leaving(case):
@@ -87,6 +95,8 @@ def test_leaving(case):
     number = float(rng.integers(-9, 10)) + 0.5
     case.expect(case.call("@" + case.tensor([[number]])["var"] + ".item"), "Tensor([[x]]).item()",
                 "a Python number: convert with float(...)")
+    one = case.call("@" + case.tensor([int(rng.integers(-9, 10))])["var"] + ".item")
+    case.expect(one, "Tensor([n]).item()", "a Python number: convert with float(...)")
     case.expect(case.call("@" + t["var"] + ".item"), "Tensor of shape (3,).item()",
                 "three numbers are not one number: raise ValueError naming the shape", message_contains=("(3,)",))
     detached = case.call("@" + t["var"] + ".detach")
@@ -99,6 +109,49 @@ def test_leaving(case):
     wide = case.call("@" + case.tensor(np.ones((1, 1)))["var"] + ".detach")
     case.expect(case.call("attr", wide, "dtype"), "the dtype of a float64 tensor's detach()")
 
+
+# Each assertion of the hidden tests (checks.hidden_assertions), and the expectations above that check it.
+HIDDEN = {
+    "test_as_array": {
+        "integer arrays": "as_array(an integer array)",
+        "a list of Python floats": "as_array(a list of Python floats)",
+        "a Python float": "as_array(a Python float)",
+        "boolean arrays": "as_array(a bool array)",
+        "dtype='float64'": "as_array(a list, dtype='float64')",
+        "dtype= wins over the array's": "as_array(a float64 array, dtype='float32')",
+        "a NumPy float scalar keeps its dtype": "as_array(a NumPy float16 number)",
+        "a Tensor keeps its dtype": "as_array(a float64 Tensor)",
+        "f'as_array({bad!r})'": ("as_array(None)", "as_array('", "as_array(b'"),
+        "the message names what was given": ("as_array(None)", "as_array('", "as_array(b'"),
+        "as_array([1, None])": "as_array([1, None])",
+        "the message names what was given (2)": "as_array([1, None])",
+        "an object array": "as_array(an object array)",
+        "a list of strings": "as_array(a list of strings)",
+        "a ragged list deeper down": "as_array(a list ragged deeper down)",
+        "dtype='int64'": "as_array([1], dtype='int64')",
+        "the message names the dtype": "as_array([1], dtype='int64')",
+    },
+    "test_tensor_init": {
+        "requires_grad=False": "Tensor(..., requires_grad=False).requires_grad",
+        "the dtype argument": "Tensor(a list, dtype='float64').data",
+        "Tensor(another_tensor)": "Tensor(another_tensor).data",
+        "Tensor(another_tensor).data is an array": "Tensor(another_tensor).data is an array",
+    },
+    "test_properties": {
+        "a scalar tensor's shape, ndim, size": ("the shape of a scalar tensor", "the ndim of a scalar tensor",
+                                                "the size of a scalar tensor"),
+        "an empty tensor": ("the shape of an empty tensor", "the size of an empty tensor",
+                            "the dtype of an empty tensor"),
+    },
+    "test_repr": {"the repr of a matrix": "repr of a matrix made from a list (requires_grad=False)"},
+    "test_leaving": {
+        "type of item()": "Tensor([n]).item()",
+        "detach shares the data": "t.detach() shares the data",
+        "a detached tensor is a leaf": ("t.detach()._op", "t.detach()._inputs", "t.detach().grad"),
+        "detach keeps the dtype": "t.detach().dtype",
+        "detach of float64": "the dtype of a float64 tensor's detach()",
+    },
+}
 
 CELLS = {"test_as_array": test_as_array, "test_tensor_init": test_tensor_init, "test_properties": test_properties,
          "test_repr": test_repr, "test_leaving": test_leaving}
