@@ -69,7 +69,8 @@ def test_module(case):
     method(case, twice, "eval")
     case.expect(case.call("attr", middle, "training"), "eval() reaches the modules in a list")
     method(case, twice, "train")
-    case.expect(case.call("attr", shared, "training"), "train() after eval(), in a list")
+    for name, module in (("a shared module", shared), ("a module", middle), ("the module itself", twice)):
+        case.expect(case.call("attr", module, "training"), f"train() after eval(): {name} in a list")
     case.expect(case.call("is", method(case, twice, "train", False), twice), "train(False) returns the module")
     case.expect(case.call("attr", twice, "training"), "training after train(False)")
     inner = case.call("make_module", "pair", first=scale(case)[0], offset=parameter(case, np.zeros(1)),
@@ -77,17 +78,20 @@ def test_module(case):
     deep = case.call("make_module", None, inner=inner, items={"tuple": [scale(case)[0], "not a module", 3]})
     case.expect(case.call("first_items", method(case, deep, "named_parameters")),
                 "named_parameters two levels deep, and a tuple")
-    case.expect(method(case, case.call("lib.nn.Module"), "parameters"), "Module().parameters()")
+    nothing = method(case, case.call("lib.nn.Module"), "parameters")
+    case.expect(nothing, "Module().parameters()")
+    case.expect(case.call("is_a", nothing, "list"), "Module().parameters() is a list")
 
 
-def uniform_within(bound):
-    """A rule: numbers drawn uniformly from +-bound, none outside it and spread over it."""
+def uniform_within(bound, reaching=0.0):
+    """A rule: numbers drawn uniformly from +-bound, none outside it and spread over it, the largest at least
+    `reaching` * bound (as many numbers as a large layer's weights come that close to the bound)."""
     def rule(numbers, _):
         if not isinstance(numbers, np.ndarray) or numbers.size < 2:
             return "not an array of numbers"
         if np.abs(numbers).max() > bound * (1 + 1e-6):
             return f"numbers outside +-{bound:.4g} (1/sqrt(in_features))"
-        if numbers.std() <= bound / 5:
+        if numbers.std() <= bound / 5 or np.abs(numbers).max() <= reaching * bound:
             return f"numbers that do not fill +-{bound:.4g} (1/sqrt(in_features))"
         return None
     return rule
@@ -111,7 +115,7 @@ def test_linear(case):
     big = case.call("lib.nn.Linear", big_in, big_out, rng=case.call("rng", whole(case, 0, 2 ** 31)))
     bound = 1 / np.sqrt(big_in)
     case.expect(case.call("attr", big, "weight"), f"the weights of Linear({big_in}, {big_out})",
-                rule=uniform_within(bound))
+                rule=uniform_within(bound, reaching=0.8))
     case.expect(case.call("attr", big, "bias"), f"the bias of Linear({big_in}, {big_out})", rule=uniform_within(bound))
     without_bias = case.call("lib.nn.Linear", 4, 3, bias=False, rng=case.call("rng", whole(case, 0, 2 ** 31)))
     case.expect(case.call("attr", without_bias, "bias"), "Linear(4, 3, bias=False).bias")
@@ -244,8 +248,9 @@ def test_state_dict(case):
                 "load_state_dict with a missing key", message_contains=("layers.1.weight",))
     case.expect(method(case, other, "load_state_dict", case.call("merged", state, {"extra": case.array(np.ones(1))})),
                 "load_state_dict with an unexpected key", message_contains=("extra",))
-    method(case, other, "load_state_dict", case.call("merged", state, {
+    failed = method(case, other, "load_state_dict", case.call("merged", state, {
         "layers.0.bias": case.array(np.ones(rows)), "layers.1.weight": case.array(np.ones(columns + 1))}))
+    case.expect(failed, "load_state_dict with one shape of two wrong", "raise ValueError")
     case.expect(other_bias, "a failed load changes nothing", "check every shape before setting any")
     source = case.call("np.array", case.array(case.rng.normal(size=(rows, columns))))
     method(case, other, "load_state_dict", case.call("merged", state, {"layers.0.weight": source}))
@@ -452,4 +457,91 @@ CELLS = {
     "test_adam": test_adam,
     "test_data_loader": test_data_loader,
     "test_save_load": test_save_load,
+}
+
+
+# Each assertion of the hidden tests (checks.hidden_assertions), and the expectations above that check it.
+HIDDEN = {
+    "test_module": {
+        "named_parameters of a list of modules with one used twice":
+            "named_parameters of a list of modules with one used twice",
+        "len(parameters()) with a shared layer": "len(parameters()) with a shared layer",
+        "calling a module made of a list of modules": "calling a module made of a list of modules",
+        "a new module's training": "a new module's training",
+        "eval() reaches the modules in a list": "eval() reaches the modules in a list",
+        "train() after eval()": ("train() after eval(): a shared module", "train() after eval(): a module in",
+                                 "train() after eval(): the module itself"),
+        "train(False)": ("train(False) returns the module", "training after train(False)"),
+        "named_parameters two levels deep, and a tuple": "named_parameters two levels deep, and a tuple",
+        "Module().parameters()": ("Module().parameters()", "Module().parameters() is a list"),
+    },
+    "test_linear": {
+        "the weights of Linear(400, 50) lie in +-1/sqrt(400)": "the weights of Linear(",
+        "the bias of Linear(400, 50)": "the bias of Linear(",
+        "Linear(4, 3, bias=False).bias": "Linear(4, 3, bias=False).bias",
+        "Linear without bias, forward": "Linear without bias, forward",
+        "Linear(..., dtype=np.float64)": ("Linear(..., dtype=np.float64).weight.dtype",
+                                          "Linear(..., dtype=np.float64).bias.dtype"),
+        "Linear on one 1-D input": "Linear on one 1-D input",
+        "the weight's gradient through Linear": "the weight's gradient through Linear",
+    },
+    "test_sequential": {
+        "Sequential(Double(), AddOne()): the order": "Sequential(Double(), AddOne()): the order",
+        "an empty Sequential returns its input": "an empty Sequential returns its input",
+        "three modules": "three modules",
+        "ReLU keeps float32": "ReLU keeps float32",
+    },
+    "test_log_softmax": {
+        "log_softmax(x, axis=0)": "log_softmax(x, axis=0)",
+        "log_softmax keeps float32": "log_softmax keeps float32",
+        "the gradient of log_softmax": "the gradient of log_softmax",
+        "the gradient of log_softmax of [-1e4, 1e4] is finite": "the gradient of log_softmax of logits of thousands",
+    },
+    "test_state_dict": {
+        "load_state_dict with a missing key": "load_state_dict with a missing key",
+        "the KeyError names the missing parameter": "load_state_dict with a missing key",
+        "load_state_dict with an unexpected key": "load_state_dict with an unexpected key",
+        "the KeyError names the unexpected entry": "load_state_dict with an unexpected key",
+        "a bad shape": ("load_state_dict with a weight of the wrong shape", "load_state_dict with one shape of two"),
+        "a failed load changes nothing": "a failed load changes nothing",
+        "load_state_dict copies the numbers": "load_state_dict copies the numbers",
+        "the state of a module without parameters": ("the state of a module without parameters is a dict",
+                                                     "the state of a module without parameters"),
+    },
+    "test_sgd": {
+        "SGD step with lr=1": "an SGD step of one parameter of two",
+        "a parameter whose grad is None is left alone": "a parameter whose grad is None is left alone",
+        "four SGD steps with momentum 0.8 and changing gradients": "four SGD steps with momentum",
+        "SGD keeps float32 parameters float32": "SGD keeps float32 parameters float32",
+        "a gradient shared by two parameters, after two momentum steps":
+            "a gradient shared by two parameters, after two momentum steps",
+        "c after two momentum steps with a shared gradient": "c after two momentum steps with a shared gradient",
+        "d after two momentum steps with a shared gradient": "d after two momentum steps with a shared gradient",
+    },
+    "test_adam": {
+        "five Adam steps with betas (0.8, 0.99)": "five Adam steps with other betas and eps",
+        "a parameter without a gradient is left alone": "a parameter without a gradient is left alone",
+        "Adam's first step with lr=0.5": "Adam's first step of one parameter of two",
+        "a gradient shared by two parameters, after an Adam step": "a.grad after a step of Adam",
+        "three Adam steps with a shared gradient": "three Adam steps with a shared gradient",
+        "two parameters with the same gradients move alike": "two parameters with the same gradients move alike",
+        "Adam keeps float32 parameters float32": "Adam keeps float32 parameters float32",
+    },
+    "test_data_loader": {
+        "a shuffled batch keeps inputs and targets together": ("a shuffled epoch", "a second shuffled epoch"),
+        "drop_last with 10 examples and batch_size=4": ("the batches of drop_last=True", "len() with drop_last=True"),
+        "drop_last when batches fit": "drop_last when batches fit",
+        "one batch larger than the data": "one batch larger than the data",
+        "batch_size=1": "batch_size=1",
+        "a dataset of one array": "a dataset of one array",
+        "arrays of different lengths": "arrays of different lengths",
+        "batch_size=0": "batch_size=0",
+    },
+    "test_save_load": {
+        "save to a name without .npz": "save to a name without .npz",
+        "saving a Tensor saves its numbers": "saving a Tensor saves its numbers",
+        "load() of a file that holds a pickled object": "load() of a file that holds a pickled object",
+        "float64 stays float64": "float64 stays float64",
+        "an empty state": ("load() of an empty state is a dict", "an empty state"),
+    },
 }
