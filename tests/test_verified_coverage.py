@@ -3,8 +3,8 @@
 A grade cell scores the smaller of the kernel's score and the verifier's, so an assertion of the hidden tests that
 the verifier does not check is decided by the student's kernel, which student code can tamper with. Each chapter's
 checks module maps every assertion of its hidden tests to the expectations that check it (HIDDEN); these tests keep
-that map complete and true, and show that wrong code the hidden tests catch, which an earlier, shorter list of
-checks let through, now fails verification.
+that map complete and true, and show that wrong code the hidden tests catch, which a shorter list of checks let
+through (the verifier decided it right, the kernel alone wrong), now fails verification.
 """
 import json
 
@@ -56,3 +56,67 @@ def test_the_expectations_the_map_names_are_among_those_the_verifier_draws(chapt
                 for name in (names,) if isinstance(names, str) else names:
                     assert any(what.startswith(name) for what in described), \
                         f"{grade_id}: {label!r} is mapped to {name!r}, which no expectation of the cell describes"
+
+
+RECURSIVE_BUILD_TOPO = """def build_topo(root):
+    import sys
+    sys.setrecursionlimit(60_000)  # enough for any graph of the tests, surely
+    order, visited = [], set()
+
+    def visit(node):
+        if id(node) not in visited:
+            visited.add(id(node))
+            for parent in node._inputs:
+                if parent.requires_grad:
+                    visit(parent)
+            order.append(node)
+    visit(root)
+    return order
+
+
+def iterative_build_topo(root):"""
+
+# Wrong code that the hidden tests fail and that passed every check the verifier made before it checked what they
+# assert: with one tampering cell beside it, the kernel's full marks would have stood.
+PASSED_A_SHORTER_CHECK_LIST = [
+    Mistake("01_tensor", "leaving", "return float(self.data.reshape(()))",
+            "return float(self.data.reshape(())) if self.data.ndim != 1 else self.data.reshape(())",
+            "item() of a 1-d tensor returns a 0-d array", ("test_leaving",)),
+    Mistake("02_operations", "function", "data = np.asarray(data)", "data = np.asarray(data)[()]",
+            "a full reduction's .data is a NumPy scalar, not an array", ("test_function",)),
+    Mistake("02_operations", "tensor_operators", "return AddScalar(other)(Negate()(self))",
+            "return Tensor(other - self.data)", "number - tensor records no operation", ("test_tensor_operators",)),
+    Mistake("03_gradients", "sigmoid", "return mul(out_grad, mul(node, add_scalar(negate(node), 1.0)))",
+            "s = Tensor(1 / (1 + np.exp(-node._inputs[0].data)), requires_grad=False)\n"
+            "    return mul(out_grad, mul(s, add_scalar(negate(s), 1.0)))",
+            "Sigmoid.backward recomputes exp of the input, which overflows", ("test_sigmoid",)),
+    Mistake("03_gradients", "relu", "np.sign(node.data)", "(node.data > 1e-12).astype(node.dtype)",
+            "Relu.backward treats tiny positive numbers as 0", ("test_relu",)),
+    Mistake("03_gradients", "summation", "return broadcast_to(reshape(out_grad, kept), shape)",
+            "return mul(broadcast_to(reshape(out_grad, kept), shape), Tensor(np.ones(shape), requires_grad=False))",
+            "Summation.backward multiplies by float64 ones", ("test_summation",)),
+    Mistake("04_backprop", "build_topo", "def build_topo(root):", RECURSIVE_BUILD_TOPO,
+            "a recursive build_topo with a raised recursion limit", ("test_build_topo",)),
+    Mistake("04_backprop", "build_topo", "    return order", "    return tuple(order)", "build_topo returns a tuple",
+            ("test_build_topo",)),
+    Mistake("05_training", "module", "return [parameter for _, parameter in self.named_parameters()]",
+            "return [parameter for _, parameter in self.named_parameters()] or ()",
+            "a module without parameters gives an empty tuple", ("test_module",)),
+]
+
+
+def release_holding(mistake):
+    """The release notebook of the mistake's chapter that holds its cell (chapter 5 has three)."""
+    for path in sorted((REPO / "release" / mistake.chapter).glob("*.ipynb")):
+        if mistake.cell in {cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
+                            for cell in json.loads(path.read_text(encoding="utf-8"))["cells"]}:
+            return path
+    raise LookupError(f"no notebook of {mistake.chapter} has the cell {mistake.cell}")
+
+
+@pytest.mark.parametrize("mistake", PASSED_A_SHORTER_CHECK_LIST, ids=lambda mistake: mistake.description)
+def test_wrong_code_the_hidden_tests_catch_fails_verification_of_its_cell_alone(mistake):
+    release = release_holding(mistake)
+    submitted = nbformat.from_dict(answered(release, REPO / "source" / mistake.chapter / release.name, [mistake]))
+    verdicts = verify.verify(submitted, mistake.chapter, REPO, release.stem)
+    assert sorted(grade_id for grade_id, verdict in verdicts.items() if not verdict.passed) == list(mistake.costs)
