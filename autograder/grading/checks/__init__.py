@@ -8,7 +8,17 @@ drawn from `case.rng`, afresh for every submission, so no answer can be known in
 A chapter of several notebooks has one module too, with a function for every grade cell of every notebook (grade
 ids are unique in a chapter): a notebook is verified with the functions of its own grade cells.
 
-To verify a new chapter: write `checks/chNN_name.py` with a function per grade cell, in the style of the others.
+Nothing a hidden test asserts is left to the kernel alone (a cell scores the smaller of the kernel's score and the
+verifier's, and student code can tamper with the kernel). So a chapter module also has HIDDEN = {grade_id: {label:
+names}}: every assertion between the hidden-test markers of the cell, by the label `hidden_assertions` reads from it
+(the text the assertion says it checks), and the descriptions (`what`, or how they begin) of the expectations that
+check the same thing, with inputs of the same kinds: other types that must be refused, arrays and NumPy scalars,
+extreme values, other dtypes, broadcast shapes, chains as long. tests/test_verified_coverage.py fails when an
+assertion is unmapped, when a mapped one is no longer in the hidden tests, or when a named expectation is not among
+those the cell's function writes.
+
+To verify a new chapter: write `checks/chNN_name.py` with a function per grade cell, in the style of the others, and
+its HIDDEN map.
 """
 import ast
 import importlib

@@ -110,6 +110,10 @@ def test_leaving(case):
     case.expect(case.call("attr", wide, "dtype"), "the dtype of a float64 tensor's detach()")
 
 
+CELLS = {"test_as_array": test_as_array, "test_tensor_init": test_tensor_init, "test_properties": test_properties,
+         "test_repr": test_repr, "test_leaving": test_leaving}
+
+
 # Each assertion of the hidden tests (checks.hidden_assertions), and the expectations above that check it.
 HIDDEN = {
     "test_as_array": {
@@ -152,6 +156,3 @@ HIDDEN = {
         "detach of float64": "the dtype of a float64 tensor's detach()",
     },
 }
-
-CELLS = {"test_as_array": test_as_array, "test_tensor_init": test_tensor_init, "test_properties": test_properties,
-         "test_repr": test_repr, "test_leaving": test_leaving}
