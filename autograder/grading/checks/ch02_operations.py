@@ -332,7 +332,7 @@ def elementwise_map(op, float32=False):
 
 def scalar_map(op):
     return {f"{op} on a float32 array": f"{op}(np.float64(...)) on a float32 array",
-            f"{op} on a float64 array": f"{op}(", f"{op}(2).forward(a)": f"{op}(an integer).forward(a)"}
+            f"{op} on a float64 array": f"{op}(*).forward(a float64 array)", f"{op}(2).forward(a)": f"{op}(an integer).forward(a)"}
 
 
 # Each assertion of the hidden tests (checks.hidden_assertions), and the expectations above that check it.
@@ -385,7 +385,7 @@ HIDDEN = {
     "test_broadcast_to": {"BroadcastTo((2, 3)) of a (3,) row: axes in front": "BroadcastTo of a row: axes in front",
                           "BroadcastTo((2, 3, 4)) of (3, 1)": "BroadcastTo of a column to 3-d",
                           "BroadcastTo((2, 2)) of a 0-d array": "BroadcastTo of a 0-d array",
-                          "BroadcastTo keeps float64": "BroadcastTo(("},
+                          "BroadcastTo keeps float64": "BroadcastTo((*)) of a (*, 1) column"},
     "test_summation": {"Summation((0, 2)) of a (2, 3, 4) array": "Summation((0, 2))", "Summation(-1)": "Summation(-1)",
                        "Summation((-1, 0))": "Summation((-1, 0))", "a float64 full sum": "Summation(None)",
                        "a float32 full sum": "a float32 full sum"},
