@@ -354,6 +354,21 @@ CATALOGUE += [
       "saves a Tensor as a Python object instead of its numbers"),
 ]
 
+# Chapters 1 and 2: rules the lessons state that a student can break while the numbers stay right.
+CATALOGUE += [
+    m(T, "leaving", "return Tensor(self.data, requires_grad=False)",
+      "return Tensor(self.data.copy(), requires_grad=False)", "detach copies the data"),
+    m(T, "as_array", "    if data is None or isinstance(data, (str, bytes)):\n",
+      "    if data is None:\n        data = np.nan\n    if isinstance(data, (str, bytes)):\n", "turns None into nan"),
+    m(O, "function", "data = np.asarray(data)", "data = np.asarray(float(data), dtype=np.float32)",
+      "turns forward's scalar into float(), then float32, so float64 sums become float32"),
+    m(O, "divscalar", "a / constant(self.scalar, a.dtype)", "a / np.float64(self.scalar)",
+      "divides by a NumPy float64 number, so float32 arrays become float64"),
+    m(O, "sub", "return a - b", "return Tensor(a - b)", "wraps forward's NumPy result in a Tensor"),
+    m(O, "function", "data = self.forward(a.data, b.data)", "data = self.forward(a, b)",
+      "passes the tensors to forward instead of their arrays"),
+]
+
 # Never used to shape the visible tests (see the module docstring).
 HELD_OUT = [
     m(O, "div", "return a / b", "return a // b", "divides and rounds down"),
