@@ -176,7 +176,9 @@ def visible_runs(folder, mistakes):
         with client.setup_kernel():
             for key, notebook in runs:
                 client.nb = nb = as_node(notebook)
-                for number, cell in enumerate(nb.cells):
+                last_test = max(number for number, cell in enumerate(nb.cells)
+                                if cell.get("metadata", {}).get("nbgrader", {}).get("grade"))
+                for number, cell in enumerate(nb.cells[:last_test + 1]):  # what comes after tests nothing
                     if cell.cell_type == "code":
                         client.execute_cell(cell, number)
                 failures[key] = failed_cells(nb)
@@ -256,3 +258,14 @@ def test_the_visible_tests_catch_most_mistakes_and_say_how_to_fix_them(visible_f
                       if not set(failures) & set(ALL[index].costs)]
     assert elsewhere_only == []
     assert fraction >= MINIMUM_VISIBLE_CATCH
+    per_chapter = {}
+    for index in mistakes:
+        own = {cell: message for cell, message in visible_failures[index].items() if cell in ALL[index].costs}
+        hinted = any("hint:" in message for message in own.values())
+        per_chapter.setdefault(ALL[index].chapter, []).append(hinted)
+    print("\n".join(f"{chapter}: {sum(hinted)} of {len(hinted)} fail a visible test of their own cell with a hint "
+                    f"({sum(hinted) / len(hinted):.0%})" for chapter, hinted in sorted(per_chapter.items())))
+    if which == "catalogue":
+        short = {chapter: sum(hinted) / len(hinted) for chapter, hinted in per_chapter.items()
+                 if sum(hinted) / len(hinted) < MINIMUM_VISIBLE_CATCH}
+        assert short == {}, f"chapters whose visible tests catch fewer than {MINIMUM_VISIBLE_CATCH:.0%}: {short}"
