@@ -1,9 +1,10 @@
 """Checks for the chapter notebooks whose failure messages teach: what was expected, what came back, and a hint.
 
-A failed check raises `CheckError`, which IPython shows as the lines of the student's cell that led to it and
-the message, without the frames of this module or of IPython itself. Every check also sets `__tracebackhide__`, so
-that pytest and debuggers skip its frames too. Code under `with checking(what, hint):` that raises (a matmul of the
-wrong shapes, a None gradient) fails as a check too: what was being checked, the error, where it came from, the hint.
+A failed check raises `CheckError`, which IPython (JupyterLab, nbclient, the feedback page) shows as the lines of
+the student's cell that led to it and the message, without the frames of this module or of IPython's own machinery
+(`interactiveshell.py ... run_code`). Every check also sets `__tracebackhide__`, so that pytest and debuggers skip
+its frames too. Code under `with checking(what, hint):` that raises (a matmul of the wrong shapes, a None gradient)
+fails as a check too: what was being checked, the error and the hint, after the lines the error came from.
 """
 import contextlib
 import traceback
@@ -12,7 +13,7 @@ from pathlib import Path
 import IPython
 import numpy as np
 
-# Frames a student has nothing to learn from: this module's and IPython's own (`interactiveshell.py ... run_code`).
+# Frames that are not the student's: this module's and IPython's own (`interactiveshell.py ... run_code`).
 NOT_SHOWN = (Path(__file__).resolve(), Path(IPython.__file__).resolve().parent)
 
 
@@ -26,7 +27,7 @@ class CheckError(AssertionError):
 
     def _render_traceback_(self):
         """What IPython shows instead of the full traceback: the student's frames, then the message. For an error
-        the student's code raised inside `checking`, its frames are the ones that lead to that error."""
+        the student's code raised inside `checking`, the frames are those that led to that error."""
         origin = self.__cause__ or self
         frames = [frame for frame in traceback.extract_tb(origin.__traceback__) if shown(frame)]
         return [*traceback.format_list(frames), f"{type(self).__name__}: {self}"]
