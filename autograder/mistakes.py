@@ -318,6 +318,57 @@ CATALOGUE += [
     m(N, "save_load", "allow_pickle=False", "allow_pickle=True", "loads pickled objects, which can run any code"),
 ]
 
+# Chapter 5, the step past the first example: nesting, gradients through every layer, axes, dtypes, copies, several
+# steps and parameters, uneven splits.
+CATALOGUE += [
+    m(N, "module", 'child.named_parameters(f"{prefix}{name}.", seen)', 'child.named_parameters(f"{name}.", seen)',
+      "names a grandchild's parameters without the outer prefix"),
+    m(N, "linear", "y = x @ self.weight.T", "y = x @ self.weight", "multiplies by the weight without transposing it"),
+    m(N, "sequential", "return x.relu()", "return Tensor(np.maximum(x.data, 0))",
+      "ReLU computed on .data: the right numbers, but no gradient flows back through it"),
+    m(N, "sequential", "            x = layer(x)\n        return x", "            out = layer(x)\n        return out",
+      "applies every layer to the input instead of to the previous layer's output"),
+    m(N, "log_softmax", "x - x.logsumexp(axis, keepdims=True)", "x - x.logsumexp(axis)",
+      "forgets keepdims, so the sums do not line up with the rows"),
+    m(N, "log_softmax", "x.logsumexp(axis, keepdims=True)", "x.logsumexp(-1, keepdims=True)",
+      "ignores the axis argument"),
+    m(N, "cross_entropy", "np.zeros(logits.shape, logits.dtype)", "np.zeros(logits.shape)",
+      "makes the one-hot float64, so float32 logits give a float64 loss"),
+    m(N, "state_dict", "parameter.data = np.array(state[name], dtype=parameter.dtype)",
+      "parameter.data = np.asarray(state[name], dtype=parameter.dtype)",
+      "load_state_dict aliases the caller's arrays when the dtype already fits, instead of copying"),
+    m(N, "sgd", "            if parameter.grad is None:\n                continue\n            step", "            step",
+      "steps a parameter whose grad is None"),
+    m(N, "adam", "        self.t += 1\n        beta1, beta2 = self.betas\n"
+      "        for index, parameter in enumerate(self.params):\n",
+      "        beta1, beta2 = self.betas\n        for index, parameter in enumerate(self.params):\n"
+      "            self.t += 1\n", "counts a step per parameter instead of per step()"),
+    m(N, "adam", "            self.m[index] = beta1 * self.m[index] + (1 - beta1) * grad\n", "            m = beta1 * "
+      "self.m[index] + (1 - beta1) * grad\n            self.m[index] = m if self.t == 1 else self.m[index]\n",
+      "keeps the running mean of the first step only"),
+    m(N, "data_loader", "return n // self.batch_size if self.drop_last else -(-n // self.batch_size)",
+      "return -(-n // self.batch_size)", "len() ignores drop_last"),
+    m(N, "data_loader", "end = n - n % self.batch_size if self.drop_last else n", "end = n",
+      "yields the smaller last batch even with drop_last=True"),
+    m(N, "save_load", 'np.asarray(getattr(value, "data", value))', "np.asarray(value)",
+      "saves a Tensor as a Python object instead of its numbers"),
+]
+
+# Chapters 1 and 2: rules the lessons state that a student can break while the numbers stay right.
+CATALOGUE += [
+    m(T, "leaving", "return Tensor(self.data, requires_grad=False)",
+      "return Tensor(self.data.copy(), requires_grad=False)", "detach copies the data"),
+    m(T, "as_array", "    if data is None or isinstance(data, (str, bytes)):\n",
+      "    if data is None:\n        data = np.nan\n    if isinstance(data, (str, bytes)):\n", "turns None into nan"),
+    m(O, "function", "data = np.asarray(data)", "data = np.asarray(float(data), dtype=np.float32)",
+      "turns forward's scalar into float(), then float32, so float64 sums become float32"),
+    m(O, "divscalar", "a / constant(self.scalar, a.dtype)", "a / np.float64(self.scalar)",
+      "divides by a NumPy float64 number, so float32 arrays become float64"),
+    m(O, "sub", "return a - b", "return Tensor(a - b)", "wraps forward's NumPy result in a Tensor"),
+    m(O, "function", "data = self.forward(a.data, b.data)", "data = self.forward(a, b)",
+      "passes the tensors to forward instead of their arrays"),
+]
+
 # Never used to shape the visible tests (see the module docstring).
 HELD_OUT = [
     m(O, "div", "return a / b", "return a // b", "divides and rounds down"),

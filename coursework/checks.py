@@ -1,20 +1,35 @@
 """Checks for the chapter notebooks whose failure messages teach: what was expected, what came back, and a hint.
 
-A failed check raises `CheckError`, which IPython shows as the lines of the student's cell that led to it and
-the message, without the frames of this module. Every check also sets `__tracebackhide__`, so that pytest and
-debuggers skip its frames too.
+A failed check raises `CheckError`, which IPython (JupyterLab, nbclient, the feedback page) shows as the lines of
+the student's cell that led to it and the message, without the frames of this module or of IPython's own machinery
+(`interactiveshell.py ... run_code`). Every check also sets `__tracebackhide__`, so that pytest and debuggers skip
+its frames too. Code under `with checking(what, hint):` that raises (a matmul of the wrong shapes, a None gradient)
+fails as a check too: what was being checked, the error and the hint, after the lines the error came from.
 """
+import contextlib
 import traceback
+from pathlib import Path
 
+import IPython
 import numpy as np
+
+# Frames that are not the student's: this module's and IPython's own (`interactiveshell.py ... run_code`).
+NOT_SHOWN = (Path(__file__).resolve(), Path(IPython.__file__).resolve().parent)
+
+
+def shown(frame):
+    path = Path(frame.filename).resolve()
+    return not any(path == hidden or hidden in path.parents for hidden in NOT_SHOWN)
 
 
 class CheckError(AssertionError):
     """A check that failed; its message says what was expected, what came back, and a hint."""
 
     def _render_traceback_(self):
-        """What IPython shows instead of the full traceback: the frames outside this module, then the message."""
-        frames = [frame for frame in traceback.extract_tb(self.__traceback__) if frame.filename != __file__]
+        """What IPython shows instead of the full traceback: the student's frames, then the message. For an error
+        the student's code raised inside `checking`, the frames are those that led to that error."""
+        origin = self.__cause__ or self
+        frames = [frame for frame in traceback.extract_tb(origin.__traceback__) if shown(frame)]
         return [*traceback.format_list(frames), f"{type(self).__name__}: {self}"]
 
 
@@ -65,6 +80,18 @@ def check_raises(error_type, action, what, hint=""):
     except Exception as error:
         raise CheckError(explain(what, error_type.__name__, f"{type(error).__name__}: {error}", hint)) from None
     raise CheckError(explain(what, error_type.__name__, "no error", hint))
+
+
+@contextlib.contextmanager
+def checking(what, hint=""):
+    """Run the code a check is about: an error it raises fails the check with `what` and `hint`, not bare."""
+    __tracebackhide__ = True
+    try:
+        yield
+    except CheckError:
+        raise
+    except Exception as error:
+        raise CheckError(explain(what, "no error", f"{type(error).__name__}: {error}", hint)) from error
 
 
 def passed(test):

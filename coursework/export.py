@@ -77,6 +77,32 @@ def top_level_definitions(source):
     return found
 
 
+def is_stub(function):
+    """A function whose body raises nbgrader's placeholder, `NotImplementedError()` with no message."""
+    for statement in function.body:
+        if isinstance(statement, ast.Raise) and statement.exc is not None:
+            error = statement.exc
+            if isinstance(error, ast.Call) and not error.args and not error.keywords:
+                error = error.func
+            if isinstance(error, ast.Name) and error.id == "NotImplementedError":
+                return True
+    return False
+
+
+def stubs(module_path):
+    """The functions of a module that are still stubs, named as a reader would: `as_array`, `Tensor.shape`."""
+    tree = ast.parse(Path(module_path).read_text(encoding="utf-8"))
+    found = []
+    for statement in tree.body:
+        if isinstance(statement, ast.FunctionDef) and is_stub(statement):
+            owner = extended_class(statement)
+            found.append(f"{owner}.{statement.name}" if owner else statement.name)
+        elif isinstance(statement, ast.ClassDef):
+            found.extend(f"{statement.name}.{method.name}" for method in statement.body
+                         if isinstance(method, ast.FunctionDef) and is_stub(method))
+    return found
+
+
 def read_cells(notebook_path):
     """The cells of a notebook, each with its source as one string."""
     path = Path(notebook_path)
@@ -115,6 +141,8 @@ class Exported:
     names: list
     as_run: bool = False  # written from the cells as the kernel ran them, rather than from the saved file
     not_run: list = field(default_factory=list)  # export cells the kernel has not run: written as last saved
+    left_out: list = field(default_factory=list)  # cells run without an id that the saved notebook does not hold
+    stubs: list = field(default_factory=list)  # exported functions that still raise NotImplementedError()
 
     def __str__(self):
         source = "the export cells as this kernel ran them" if self.as_run else "the saved notebook"
@@ -122,6 +150,12 @@ class Exported:
                  f"It defines: {', '.join(self.names) or 'nothing yet'}."]
         if self.not_run:
             lines.append("Not run in this kernel, so exported as last saved: " + "; ".join(self.not_run) + ".")
+        if self.left_out:
+            lines.append("Run in this kernel but not in the saved notebook, so not exported (save the notebook and "
+                         "export again if they belong in it): " + "; ".join(self.left_out) + ".")
+        if self.stubs:
+            lines.append(f"Still stubs, raising NotImplementedError: {', '.join(self.stubs)}. "
+                         "Fill them in, run their cells, and run this cell again.")
         return "\n".join(lines)
 
     __repr__ = __str__
@@ -149,13 +183,14 @@ def export_notebook(notebook_path, package_dir=None):
     name = module_name(cells)
     live = sys.modules.get("coursework.live")  # loaded by the notebook's first cell, if this is a notebook's kernel
     binding = live.binding_for(name) if live else None
-    not_run = []
+    not_run, left_out = [], []
     if binding:
-        cells, not_run = binding.as_run(cells)
+        cells, not_run, left_out = binding.as_run(cells)
     target = package_dir / f"{name}.py"
     target.write_text(module_text(cells, origin), encoding="utf-8")
     names = [added for cell in export_cells(cells) for added in added_names(cell["source"])]
-    return Exported(target, f"babygrad.{name}", list(dict.fromkeys(names)), bool(binding), not_run)
+    return Exported(target, f"babygrad.{name}", list(dict.fromkeys(names)), bool(binding), not_run, left_out,
+                    stubs(target))
 
 
 def main(argv=None):

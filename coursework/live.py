@@ -12,7 +12,7 @@ import types
 
 from IPython.core.error import UsageError
 
-from coursework.export import DEFAULT_EXP, EXPORT, cell_directive, defined_names, export_cells
+from coursework.export import DEFAULT_EXP, EXPORT, added_names, cell_directive, defined_names, export_cells
 from coursework.prerequisites import unfinished_chapters_message
 
 ACTIVE = None  # this kernel's binding, while the extension is loaded
@@ -34,11 +34,21 @@ def chapter_module(name):
 
 def cell_key(cell_id, source):
     """How a cell is recognised between the kernel and the saved notebook: by its id when the front end sends one
-    (JupyterLab does), otherwise by the names it defines (or, defining none, by its text)."""
-    if cell_id:
-        return cell_id
-    names = defined_names(source)
-    return ("defines", *names) if names else ("text", source.strip())
+    (JupyterLab does), otherwise by its text. Never by the names it defines: every backward rule defines `backward`."""
+    return cell_id or ("text", source.strip())
+
+
+class CannotTellCellsApart(Exception):
+    """The export cannot tell which cell the kernel ran is which cell of the saved notebook, so it writes nothing."""
+
+    def _render_traceback_(self):
+        return [f"Not exported: {self}"]
+
+
+def description(source):
+    """A cell as a student recognises it: the names it adds, or else its first line of code."""
+    lines = source.strip().split("\n")
+    return ", ".join(added_names(source)) or lines[min(1, len(lines) - 1)]
 
 
 class LiveExport:
@@ -70,23 +80,54 @@ class LiveExport:
     def as_run(self, cells):
         """The saved notebook's export cells, each as this kernel last ran it, and descriptions of those it never ran.
 
-        A cell that ran here but is not in the saved file (added since the last save) follows the cell that ran
-        just before it; a cell the kernel never ran stays as saved."""
-        merged, not_run = [], []  # merged: (key or None, source)
-        for cell in export_cells(cells):
-            key = next((key for key in (cell.get("id"), cell_key(None, cell["source"])) if key in self.ran), None)
-            merged.append((key, self.ran[key] if key else cell["source"]))
-            if key is None:
-                lines = cell["source"].strip().split("\n")
-                not_run.append(", ".join(defined_names(cell["source"])) or lines[min(1, len(lines) - 1)])
-        placed = {key for key, _ in merged}
+        A cell is matched by its id, else by its text. A cell run without an id (nbclient, the classic notebook) and
+        edited since the last save is matched by its position: it takes the place of the one unmatched saved cell
+        between the same neighbours. When the counts differ there, nothing tells which is which, and the export
+        refuses. A cell with an id that is not in the saved file (added since the last save) follows the cell that
+        ran just before it; a cell run without an id and found nowhere in the file is left out, and named."""
+        saved = export_cells(cells)
         order = list(self.ran)
+        match = {}  # saved index -> key of the ran cell it is
+        for index, cell in enumerate(saved):
+            if cell.get("id") in self.ran:
+                match[index] = cell["id"]
+        taken = set(match.values())
+        for index, cell in enumerate(saved):
+            text = cell_key(None, cell["source"])
+            if index not in match and text in self.ran and text not in taken:
+                match[index], taken = text, taken | {text}
+        at = {key: index for index, key in match.items()}
+        unmatched_saved, unmatched_ran = {}, {}  # gap (saved index of the matched cell before, or -1) -> [...]
+        for index in range(len(saved)):
+            if index not in match:
+                unmatched_saved.setdefault(max((i for i in match if i < index), default=-1), []).append(index)
+        for position, key in enumerate(order):
+            if key not in taken and isinstance(key, tuple):
+                before = next((at[other] for other in reversed(order[:position]) if other in at), -1)
+                unmatched_ran.setdefault(before, []).append(key)
+        left_out = []
+        for gap, keys in unmatched_ran.items():
+            indices = unmatched_saved.get(gap, [])
+            if not indices:
+                left_out.extend(description(self.ran[key]) for key in keys)
+            elif len(indices) == len(keys):
+                match.update(zip(indices, keys))
+            else:
+                raise CannotTellCellsApart(
+                    f"this editor does not say which cell is which, and where the saved notebook has "
+                    f"{len(indices)} export cell(s) ({'; '.join(description(saved[i]['source']) for i in indices)}), "
+                    f"this kernel ran {len(keys)} others ({'; '.join(description(self.ran[k]) for k in keys)}). "
+                    "Save the notebook, restart the kernel, run every cell, then run the export cell again.")
+        merged = [(match.get(index), self.ran[match[index]] if index in match else cell["source"])
+                  for index, cell in enumerate(saved)]
+        not_run = [description(cell["source"]) for index, cell in enumerate(saved) if index not in match]
+        placed = {key for key, _ in merged}
         for index, key in enumerate(order):
-            if key not in placed:
+            if key not in placed and not isinstance(key, tuple):
                 earlier = set(order[:index])
-                position = max((at + 1 for at, (other, _) in enumerate(merged) if other in earlier), default=0)
+                position = max((slot + 1 for slot, (other, _) in enumerate(merged) if other in earlier), default=0)
                 merged.insert(position, (key, self.ran[key]))
-        return [{"cell_type": "code", "source": source} for _, source in merged], not_run
+        return [{"cell_type": "code", "source": source} for _, source in merged], not_run, left_out
 
 
 def binding_for(name):

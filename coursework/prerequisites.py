@@ -5,12 +5,12 @@ Chapter 2 builds on chapter 1's `Tensor`, so with chapter 1 unexported its first
 `babygrad/tensor.py` with a bare NotImplementedError. Checking the earlier chapters' modules up front names the
 chapter to finish and the functions still missing.
 """
-import ast
 import re
 import sys
+from collections import Counter
 from pathlib import Path
 
-from coursework.export import extended_class
+from coursework.export import added_names, export_cells, read_cells, stubs
 
 # The first line that coursework.export writes: "# Generated from [source/]01_tensor/tensor.ipynb by ...".
 HEADER = re.compile(r"# Generated from (?:.*/)?(\d+)_[^/]+/\S+\.ipynb ")
@@ -29,32 +29,6 @@ def chapter_of(module_path):
     return int(match[1]), "/".join(notebook.split("/")[-2:])
 
 
-def is_stub(function):
-    """A function whose body raises nbgrader's placeholder, `NotImplementedError()` with no message."""
-    for statement in function.body:
-        if isinstance(statement, ast.Raise) and statement.exc is not None:
-            error = statement.exc
-            if isinstance(error, ast.Call) and not error.args and not error.keywords:
-                error = error.func
-            if isinstance(error, ast.Name) and error.id == "NotImplementedError":
-                return True
-    return False
-
-
-def stubs(module_path):
-    """The functions of a module that are still stubs, named as a reader would: `as_array`, `Tensor.shape`."""
-    tree = ast.parse(Path(module_path).read_text(encoding="utf-8"))
-    found = []
-    for statement in tree.body:
-        if isinstance(statement, ast.FunctionDef) and is_stub(statement):
-            owner = extended_class(statement)
-            found.append(f"{owner}.{statement.name}" if owner else statement.name)
-        elif isinstance(statement, ast.ClassDef):
-            found.extend(f"{statement.name}.{method.name}" for method in statement.body
-                         if isinstance(method, ast.FunctionDef) and is_stub(method))
-    return found
-
-
 def current_chapter(module):
     """The chapter number of the notebook that follows `module`: from its exported file, else the folder we run in."""
     chapter = chapter_of(getattr(module, "__file__", None) or "")
@@ -64,25 +38,41 @@ def current_chapter(module):
     return int(match[1]) if match else None
 
 
+def not_the_students(module_path, notebook_path):
+    """What in an exported module its notebook does not account for: names defined more than once, and names the
+    notebook's export cells define that the module lacks (as when an export wrote one cell in place of others)."""
+    written = added_names(Path(module_path).read_text(encoding="utf-8"))
+    problems = [f"{name} is defined {count} times" for name, count in Counter(written).items() if count > 1]
+    if Path(notebook_path).exists():
+        expected = [name for cell in export_cells(read_cells(notebook_path)) for name in added_names(cell["source"])]
+        missing = [name for name in dict.fromkeys(expected) if name not in written]
+        if missing:
+            problems.append(f"{', '.join(missing[:6])}{' and more' if len(missing) > 6 else ''} "
+                            f"{'is' if len(missing) == 1 else 'are'} not in it")
+    return problems
+
+
 def unfinished_chapters_message(module):
     """What to do first, when a chapter before `module`'s still has stubs in the package; None when all is there."""
     chapter = current_chapter(module)
     package = sys.modules.get("babygrad")
     if chapter is None or package is None:
         return None
-    missing = []
+    missing, lines = [], []
     for path in sorted(Path(package.__path__[0]).glob("*.py")):
         earlier = chapter_of(path)
         if earlier and earlier[0] < chapter:
             names = stubs(path)
             if names:
                 missing.append((earlier, path, names))
-    if not missing:
-        return None
-    lines = []
+            problems = not_the_students(path, path.parent.parent / earlier[1])
+            if problems and not names:
+                lines.append(f"Your babygrad/{path.name} is not what chapter {earlier[0]:02d} ({earlier[1]}) defines: "
+                             f"{'; '.join(problems)}.\n  Open chapter {earlier[0]:02d}, run every cell, then its "
+                             "export cell (its last cell), then run this cell again.")
     for (number, notebook), path, names in missing:
         shown = ", ".join(names[:6]) + (f" and {len(names) - 6} more" if len(names) > 6 else "")
         lines.append(f"Chapter {number:02d} is missing from your babygrad package: {shown} in {path.name} "
                      f"still raise NotImplementedError.\n  Finish chapter {number:02d} ({notebook}) and run its "
                      "export cell (its last cell) first, then run this cell again.")
-    return "\n".join(lines)
+    return "\n".join(lines) or None

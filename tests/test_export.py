@@ -1,4 +1,5 @@
 """Export: a chapter notebook's `#| export` cells become a babygrad module, and take effect the moment they run."""
+import nbformat
 import pytest
 from jupyter_client.manager import start_new_kernel
 
@@ -163,7 +164,7 @@ def test_an_export_cell_the_kernel_has_not_run_is_written_as_saved_and_named(tmp
     assert "Not run in this kernel, so exported as last saved: unit" in outputs[-1]
 
 
-def test_without_cell_ids_an_edited_cell_is_recognised_by_the_names_it_defines(tmp_path):
+def test_without_cell_ids_an_edited_cell_is_recognised_by_its_place_between_unchanged_cells(tmp_path):
     """Front ends that send no cell id (the classic notebook, nbclient): the edited `area` replaces the saved one."""
     chapter = package_beside(tmp_path)
     saved_notebook(chapter)
@@ -172,6 +173,52 @@ def test_without_cell_ids_an_edited_cell_is_recognised_by_the_names_it_defines(t
     outputs = run(notebook(SAVED[0], edited, SAVED[2], export), chapter)
     assert "return 3 * r * r" in (tmp_path / "babygrad" / "things.py").read_text()
     assert "as this kernel ran them" in outputs[-1]
+
+
+RULES = ["#| default_exp rules\nimport os, sys\nsys.path.insert(0, os.path.abspath('..'))\n%load_ext coursework.live",
+         "#| export\nclass Add:\n    pass\n\n\nclass Mul:\n    pass\n\n\ndef extend(cls):\n"
+         "    return lambda function: setattr(cls, function.__name__, function)",
+         "#| export\n@extend(Add)\ndef backward(self):\n    return 'add rule, given'",
+         "#| export\n@extend(Mul)\ndef backward(self):\n    # YOUR CODE HERE\n    raise NotImplementedError()",
+         "#| export\n@extend(Mul)\ndef forward(self):\n    return 'forward, as written'",
+         "from coursework.export import export_notebook\nprint(export_notebook('rules.ipynb'))"]
+
+
+def test_a_notebook_run_headless_exports_exactly_its_cells_and_names_the_stubs(tmp_path):
+    """nbclient sends no cell ids, and two cells define `backward`: each is written once, in its place."""
+    chapter = package_beside(tmp_path)
+    nb = notebook(*RULES)
+    path = save(chapter / "rules.ipynb", nb)
+    outputs = run(nbformat.read(path, as_version=4), chapter)
+    module = (tmp_path / "babygrad" / "rules.py").read_text()
+    assert module.split("\n", 1)[1] == "\n\n\n".join(cell.split("\n", 1)[1] for cell in RULES[1:5]) + "\n"
+    assert "It defines: Add, Mul, extend, Add.backward, Mul.backward, Mul.forward." in outputs[-1]
+    assert "Still stubs, raising NotImplementedError: Mul.backward." in outputs[-1]
+
+
+def test_an_export_that_cannot_tell_cells_apart_without_ids_refuses_and_says_what_to_do(tmp_path):
+    chapter = package_beside(tmp_path)
+    saved_notebook(chapter)
+    first, second = ("#| export\ndef area(r):\n    return 3 * r * r", "#| export\ndef area(r):\n    return r * r")
+    nb = notebook(SAVED[0], first, second, SAVED[2], SAVED[3])
+    run(nb, chapter, allow_errors=True)
+    [error] = nb.cells[-1].outputs
+    assert error.traceback[0].startswith("Not exported: this editor does not say which cell is which")
+    assert "Save the notebook, restart the kernel, run every cell" in error.traceback[0]
+    assert not (tmp_path / "babygrad" / "things.py").exists()
+
+
+def test_the_next_chapter_notices_a_package_module_that_is_not_its_notebooks(tmp_path):
+    """An export that wrote one given cell over the student's rules: the next chapter's first cell says so."""
+    from coursework.prerequisites import not_the_students
+    chapter = package_beside(tmp_path)
+    path = save(chapter / "rules.ipynb", notebook(*RULES))
+    module = tmp_path / "babygrad" / "rules.py"
+    module.write_text("# Generated from chapter/rules.ipynb by coursework.export.\n" + "\n".join(
+        [RULES[1].split("\n", 1)[1]] + [RULES[2].split("\n", 1)[1]] * 3))
+    assert not_the_students(module, path) == ["Add.backward is defined 3 times",
+                                              "Mul.backward, Mul.forward are not in it"]
+    assert not_the_students(tmp_path / "babygrad" / "__init__.py", path)[1:] == []
 
 
 def test_reloading_the_extension_keeps_one_hook(tmp_path):
@@ -185,7 +232,7 @@ def test_reloading_the_extension_keeps_one_hook(tmp_path):
 
 def test_a_chapter_whose_earlier_chapter_was_never_exported_says_which_to_finish_first(tmp_path):
     kit = make_kit(tmp_path / "kit")
-    setup = next(cell.source for cell in __import__("nbformat").read(kit / "02_operations" / "operations.ipynb", 4).cells
+    setup = next(cell.source for cell in nbformat.read(kit / "02_operations" / "operations.ipynb", 4).cells
                  if cell.cell_type == "code")
     [output] = run(notebook(setup), kit / "02_operations", allow_errors=True)
     assert "Chapter 01 is missing from your babygrad package: as_array, Tensor.__init__" in output

@@ -74,3 +74,29 @@ def test_every_operation_and_its_backward_rule_carry_their_maths_in_one_line(cls
     missing = [where for where, doc in docs.items() if not doc or "\n" in doc.strip()]
     assert missing == [], f"{cls.__name__}: no one-line docstring on its {' and '.join(missing)}"
     assert "∂" in docs["backward"] or "gradient" in docs["backward"], docs["backward"]
+
+
+def visible_test_code(cell):
+    """A test cell's code as students see it: without its hidden tests."""
+    return re.sub(r"### BEGIN HIDDEN TESTS\n.*?### END HIDDEN TESTS\n?", "", cell.source, flags=re.S)
+
+
+GRADED = sorted(REPO.glob("source/*/*.ipynb"))
+
+
+@pytest.mark.parametrize("path", GRADED, ids=lambda path: path.relative_to(REPO).as_posix())
+def test_every_rule_a_lesson_states_has_a_visible_check(path):
+    """The notebook's metadata lists the rules its lessons state (`lesson_rules`): each is said, in those words, in
+    the lesson, and checked by the visible part of the test cell named, which every graded test cell has some of."""
+    nb = nbformat.read(path, as_version=4)
+    prose = "\n".join(markdown_cells(path))
+    tests = {cell.metadata["nbgrader"]["grade_id"]: visible_test_code(cell) for cell in nb.cells
+             if cell.metadata.get("nbgrader", {}).get("grade") and cell.metadata["nbgrader"].get("points")}
+    rules = nb.metadata.get("lesson_rules", [])
+    unsaid = [rule["states"] for rule in rules if rule["states"] not in prose]
+    unchecked = [f"{rule['test']}: {rule['states']}" for rule in rules
+                 if rule["checked_by"] not in tests.get(rule["test"], "")]
+    without_rules = sorted(set(tests) - {rule["test"] for rule in rules})
+    assert unsaid == [], f"rules the lesson no longer states in these words: {unsaid}"
+    assert unchecked == [], f"rules without a visible check: {unchecked}"
+    assert without_rules == [], f"graded tests whose rules are not listed: {without_rules}"

@@ -37,8 +37,13 @@ def student_of(index):
 # Cells that others are built on: a mistake there changes what the other cells' code does, so it could hide or
 # cause another mistake's losses. Mistakes in them, and in chapters whose every cell builds on the one before, are
 # graded alone.
-FOUNDATIONS = {"function", "unbroadcast", "tensor_operators", "tensor_methods"}
-GRADED_ALONE = {"01_tensor", "04_backprop", "05_training"}
+FOUNDATIONS = {"function", "unbroadcast", "tensor_operators", "tensor_methods", "module"}
+GRADED_ALONE = {"01_tensor", "04_backprop"}
+
+
+def notebook_of(mistake):
+    """The source notebook holding the mistake's cell: a submission is one notebook, so a batch stays within one."""
+    return notebook_paths(SOURCE.parent, mistake)[1].name
 
 
 def batches(mistakes):
@@ -48,6 +53,7 @@ def batches(mistakes):
     for index, mistake in enumerate(mistakes):
         alone = mistake.chapter in GRADED_ALONE or mistake.cell in FOUNDATIONS
         group = None if alone else next((group for group in groups if mistakes[group[0]].chapter == mistake.chapter
+                                         and notebook_of(mistakes[group[0]]) == notebook_of(mistake)
                                          and mistakes[group[0]].cell not in FOUNDATIONS and all(
             mistakes[other].cell != mistake.cell and not set(mistakes[other].costs) & set(mistake.costs)
             for other in group)), None)
@@ -170,7 +176,9 @@ def visible_runs(folder, mistakes):
         with client.setup_kernel():
             for key, notebook in runs:
                 client.nb = nb = as_node(notebook)
-                for number, cell in enumerate(nb.cells):
+                last_test = max(number for number, cell in enumerate(nb.cells)
+                                if cell.get("metadata", {}).get("nbgrader", {}).get("grade"))
+                for number, cell in enumerate(nb.cells[:last_test + 1]):  # what comes after tests nothing
                     if cell.cell_type == "code":
                         client.execute_cell(cell, number)
                 failures[key] = failed_cells(nb)
@@ -193,6 +201,7 @@ def test_batched_mistakes_change_different_cells_and_cost_different_cells():
         assert len(mistakes) == 1 or not {mistake.cell for mistake in mistakes} & FOUNDATIONS
         assert len(mistakes) == 1 or mistakes[0].chapter not in GRADED_ALONE
         assert len({mistake.chapter for mistake in mistakes}) == 1
+        assert len({notebook_of(mistake) for mistake in mistakes}) == 1
         assert len({mistake.cell for mistake in mistakes}) == len(mistakes)
         costs = [cost for mistake in mistakes for cost in mistake.costs]
         assert len(set(costs)) == len(costs)
@@ -249,3 +258,14 @@ def test_the_visible_tests_catch_most_mistakes_and_say_how_to_fix_them(visible_f
                       if not set(failures) & set(ALL[index].costs)]
     assert elsewhere_only == []
     assert fraction >= MINIMUM_VISIBLE_CATCH
+    per_chapter = {}
+    for index in mistakes:
+        own = {cell: message for cell, message in visible_failures[index].items() if cell in ALL[index].costs}
+        hinted = any("hint:" in message for message in own.values())
+        per_chapter.setdefault(ALL[index].chapter, []).append(hinted)
+    print("\n".join(f"{chapter}: {sum(hinted)} of {len(hinted)} fail a visible test of their own cell with a hint "
+                    f"({sum(hinted) / len(hinted):.0%})" for chapter, hinted in sorted(per_chapter.items())))
+    if which == "catalogue":
+        short = {chapter: sum(hinted) / len(hinted) for chapter, hinted in per_chapter.items()
+                 if sum(hinted) / len(hinted) < MINIMUM_VISIBLE_CATCH}
+        assert short == {}, f"chapters whose visible tests catch fewer than {MINIMUM_VISIBLE_CATCH:.0%}: {short}"
