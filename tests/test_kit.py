@@ -1,13 +1,15 @@
 """A student's kit: the release notebooks write the student's own babygrad package."""
 import json
+import re
 import shutil
 import subprocess
 import sys
 
 from autograder.classroom import answered
-from autograder.course import REFERENCE, RELEASE, SOURCE
+from autograder.course import REFERENCE, RELEASE, SOURCE, chapter_notebooks
 from autograder.kit import make_kit
 from coursework.export import export_notebook
+from tests.environments import fresh_environment, isolated
 from tests.notebooks import run
 import nbformat
 
@@ -183,3 +185,36 @@ def test_with_chapter_04_untouched_nothing_in_the_kit_computes_a_gradient(tmp_pa
     assert stepper.stderr.strip().endswith(
         "ChapterNotFinished: BackwardStepper runs your backward, which is not written yet: finish chapter 4 "
         "(04_backprop/backprop.ipynb) and run its cells, then try again."), stepper.stderr
+
+
+def imported_modules(kit):
+    """The top-level modules that the kit's notebooks and packages import, beyond Python's own and the kit's."""
+    sources = [path.read_text() for path in kit.glob("*/*.py")]
+    sources += ["".join(cell["source"]) for notebook in chapter_notebooks(kit)
+                for cell in json.loads(notebook.read_text())["cells"] if cell["cell_type"] == "code"]
+    names = {match for source in sources for match in re.findall(r"(?m)^\s*(?:import|from)\s+(\w+)", source)}
+    return sorted(names - set(sys.stdlib_module_names) - {"babygrad", "coursework"})
+
+
+def test_a_fresh_environment_made_from_the_kits_requirements_alone_runs_chapter_01(tmp_path):
+    kit = make_kit(tmp_path / "kit")
+    venv = fresh_environment(tmp_path / "venv", "-r", kit / "requirements.txt")
+    home = tmp_path / "home"
+    home.mkdir()
+    modules = imported_modules(kit)
+    assert {"numpy", "graphviz", "IPython", "ipywidgets", "sklearn", "matplotlib"} <= set(modules)
+    imports = subprocess.run([venv / "python", "-c", f"import {', '.join(modules)}"], env=isolated(venv, home),
+                             capture_output=True, text=True)
+    assert imports.returncode == 0, imports.stderr
+
+    notebook = kit / "01_tensor" / "tensor.ipynb"
+    notebook.write_text(json.dumps(answered(RELEASE / "01_tensor" / notebook.name, SOURCE / "01_tensor" / notebook.name)))
+    executed = subprocess.run([venv / "jupyter", "execute", "--inplace", notebook], env=isolated(venv, home),
+                              capture_output=True, text=True, timeout=300)
+    assert executed.returncode == 0, executed.stderr
+    outputs = "".join("".join(output.get("text", output.get("data", {}).get("text/plain", "")))
+                      for cell in json.loads(notebook.read_text())["cells"] for output in cell.get("outputs", []))
+    assert "babygrad/tensor.py" in outputs                           # the last cell said what it exported
+    mine = subprocess.run([venv / "python", "-c", "import babygrad; print(babygrad.Tensor([1, 2]))"], cwd=kit,
+                          env=isolated(venv, home), capture_output=True, text=True)
+    assert mine.stdout == "Tensor([1. 2.], requires_grad=True)\n", mine.stderr

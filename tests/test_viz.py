@@ -364,7 +364,7 @@ def test_stepper_shows_what_tensor_backward_did_and_leaves_grad_as_it_was():
 
     Mul.backward = spy
     try:
-        stepper = BackwardStepper(loss)
+        BackwardStepper(loss)
     finally:
         Mul.backward = original
     assert len(calls) == 2                                           # once per Mul, through Tensor.backward
