@@ -100,9 +100,11 @@ def report(arguments):
 
 
 def kit(arguments):
-    from autograder.kit import make_kit
+    from autograder.kit import make_kit, make_zip
     folder = make_kit(arguments.folder)
-    say(f"Student kit in {folder}: open it with `jupyter lab {folder}`.")
+    say(f"Student kit in {folder}: its README.md tells students how to install it, open it and hand in.")
+    if arguments.zip:
+        say(f"To upload to a learning platform: {make_zip(folder)}")
     return 0
 
 
@@ -151,8 +153,12 @@ def parser():
     verb.set_defaults(run=report)
 
     verb = verbs.add_parser("kit", help="make the folder a student works in",
-                            description="The release notebooks, the coursework tools and a babygrad package of stubs.")
+                            description="The release notebooks, the coursework tools, a babygrad package of stubs, "
+                                        "a README.md for students (install, open, hand in) and the requirements.txt "
+                                        "to install from.")
     verb.add_argument("folder", type=Path, help="a new or empty folder")
+    verb.add_argument("--zip", action="store_true",
+                      help="also write FOLDER.zip beside it, to upload to a learning platform")
     verb.set_defaults(run=kit)
 
     verb = verbs.add_parser("build", help="regenerate babygrad/ and release/ from source/",

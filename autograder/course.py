@@ -5,10 +5,15 @@ from pathlib import Path
 
 from traitlets.config.loader import PyFileConfigLoader
 
-REPO = Path(__file__).resolve().parent.parent
+# Where the packages babygrad, coursework and autograder are: the checkout, or site-packages when installed.
+PACKAGES = Path(__file__).resolve().parent.parent
+# The course's files: nbgrader_config.py, source/ and release/. They sit at the top of the checkout; an installed
+# wheel carries them as the package data autograder/course_files/ (pyproject.toml).
+INSTALLED_FILES = Path(__file__).resolve().parent / "course_files"
+REPO = INSTALLED_FILES if INSTALLED_FILES.is_dir() else PACKAGES
 SOURCE = REPO / "source"
 RELEASE = REPO / "release"
-REFERENCE = REPO / "babygrad"
+REFERENCE = PACKAGES / "babygrad"
 # The package's modules that no chapter writes; every other module of babygrad is exported from a chapter notebook.
 HAND_WRITTEN = ("__init__.py", "viz.py", "stepper.py")
 

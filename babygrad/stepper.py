@@ -6,21 +6,26 @@
 
 Each frame shows the graph with the node being processed outlined in red, the gradient that flowed
 along each edge so far (red: sent in this step), and the ledger: the gradients waiting for each node
-until every node that uses it has sent its share. The stepper does its own backward pass with each
-node's `_op.backward(out_grad, node)`, so it shows the algorithm, not `Tensor.backward`'s internals,
-and it leaves every `tensor.grad` untouched. It walks the same order as `Tensor.backward`: the reverse of
-`babygrad.backprop.build_topo` (looked up when the stepper runs, so a notebook's newest `build_topo` is the one
-shown), with gradients computed under `babygrad.no_grad()` (looked up the same way).
+until every node that uses it has sent its share.
+
+The stepper computes no gradient itself: it runs the library's own `Tensor.backward` once, notes what each
+operation's `backward(out_grad, node)` was given and gave back, and lays those calls out in the order of
+`babygrad.backprop.build_topo`, reversed (both looked up when the stepper runs, so a notebook's newest
+`build_topo` and `backward` are the ones shown). Every `tensor.grad` is left as it was. In a student's package
+it shows the student's own backward pass, and while chapter 4 is unfinished it says so instead.
 """
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
-from babygrad import backprop, ops
+from babygrad import backprop
 from babygrad.tensor import Tensor
-from babygrad.viz import (DEFAULT_MAX_NODES, MAX_VALUES, _format_array, _normalise_names, build, find_engine,
-                          fit, nodes_nearest_first, scrolling)
+from babygrad.viz import (DEFAULT_MAX_NODES, MAX_VALUES, ChapterNotFinished, _format_array, _normalise_names, build,
+                          find_engine, fit, nodes_nearest_first, scrolling, unfinished)
+
+BACKPROP = "chapter 4 (04_backprop/backprop.ipynb)"
+GRADIENTS = "chapter 3 (03_gradients/gradients.ipynb)"
 
 __all__ = ["BackwardStepper"]
 
@@ -55,7 +60,10 @@ class BackwardStepper:
                  max_nodes=DEFAULT_MAX_NODES):
         self.output = output
         self.rankdir, self.show_values, self.max_nodes = rankdir, show_values, max_nodes
-        self.order = backprop.build_topo(output)[::-1]   # Tensor.backward's order: the output first
+        try:
+            self.order = backprop.build_topo(output)[::-1]   # Tensor.backward's order: the output first
+        except NotImplementedError as error:
+            raise unfinished(error, "BackwardStepper", BACKPROP) from error
         self.name = _normalise_names(names)               # id -> name, as `draw` reads `names`
         counter = 0
         for t in nodes_nearest_first(output):           # constants too: every box in a frame gets a name
@@ -63,13 +71,58 @@ class BackwardStepper:
                 counter += 1
                 self.name[id(t)] = "out" if t is output else f"t{counter}"
         start = np.ones_like(output.data) if grad is None else _as_array(grad)
-        self.grads = {}          # id -> final gradient, filled in by the walk
-        self.frames = self._walk(start)
+        self.grads = {}          # id -> final gradient, as Tensor.backward left it
+        self.frames = self._walk(start, *self._record(grad))
         self._svg_cache = {}
         self._layout = None      # the rankdir every frame is shown with, chosen when the first one is
 
-    # --- the algorithm -------------------------------------------------------------------------------
-    def _walk(self, start):
+    # --- what Tensor.backward did ---------------------------------------------------------------------
+    def _record(self, grad):
+        """Run `output.backward(grad)`, noting each op's backward call. Returns (calls, grads): for each tensor's
+        id, the list of (out_grad, input gradients) its op's backward got and gave, and the grad backward left.
+        Every tensor's `.grad` is put back as it was."""
+        graph = nodes_nearest_first(self.output)
+        saved = [(t, t.grad) for t in graph]
+        classes = {type(t._op) for t in graph if t._op is not None}
+        rules = {cls: cls.backward for cls in classes}              # taken before any is replaced
+        own = {cls: cls.__dict__.get("backward") for cls in classes}
+        calls = {}
+
+        def noting(cls):
+            def backward(op, out_grad, node):
+                try:
+                    given = rules[cls](op, out_grad, node)
+                except ChapterNotFinished:
+                    raise
+                except NotImplementedError as error:
+                    raise unfinished(error, "BackwardStepper", GRADIENTS, f"{cls.__name__}.backward") from error
+                calls.setdefault(id(node), []).append((out_grad, given))
+                return given
+            return backward
+
+        try:
+            for t in graph:
+                t.grad = None                   # a backward that adds to .grad starts from nothing too
+            for cls in classes:
+                cls.backward = noting(cls)
+            self.output.backward(grad)
+            grads = {id(t): t.grad for t in graph}
+        except ChapterNotFinished:
+            raise
+        except NotImplementedError as error:
+            raise unfinished(error, "BackwardStepper", BACKPROP) from error
+        finally:
+            for cls in classes:
+                if own[cls] is None:
+                    del cls.backward            # it was inherited: inherit it again
+                else:
+                    cls.backward = own[cls]
+            for t, g in saved:
+                t.grad = g
+        return calls, grads
+
+    def _walk(self, start, calls, grads):
+        """The frames: the nodes in backward's order, each with the gradients its op's backward sent on."""
         pending = {id(self.output): [("start", start)]}
         edges, frames = {}, []
         frames.append(self._frame("Start: the gradient of the output with respect to itself is 1. "
@@ -78,15 +131,23 @@ class BackwardStepper:
             arriving = pending.pop(id(node), [])
             if not arriving:
                 continue                              # nothing depends on it through a differentiable path
-            total = sum(g for _, g in arriving)       # several paths: their gradients add up
-            self.grads[id(node)] = total
             me = self.name[id(node)]
+            made = calls.get(id(node), [])
+            if node._op is not None and not made:
+                frames.append(self._frame(f"processing {me}: backward never called its op's backward.", node,
+                                          pending, edges, set()))
+                continue
+            out_grad, in_grads = made.pop(0) if node._op is not None else (grads.get(id(node)), ())
+            if out_grad is None:
+                frames.append(self._frame(f"processing {me}: backward left its grad None.", node, pending, edges,
+                                          set()))
+                continue
+            self.grads[id(node)] = _as_array(out_grad)
             added = f" = sum of {len(arriving)} contributions" if len(arriving) > 1 else ""
             if node._op is None:
-                frames.append(self._frame(f"processing {me}, a leaf: its grad is final{added}.", node, pending, edges, set()))
+                frames.append(self._frame(f"processing {me}, a leaf: its grad is final{added}.", node, pending, edges,
+                                          set()))
                 continue
-            with ops.no_grad():
-                in_grads = node._op.backward(Tensor(total, dtype=node.dtype, requires_grad=False), node)
             if not isinstance(in_grads, (tuple, list)):
                 in_grads = (in_grads,)
             new_edges = set()

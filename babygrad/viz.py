@@ -24,12 +24,13 @@ import shutil
 import subprocess
 import sys
 import sysconfig
+import traceback
 from pathlib import Path
 
 import graphviz
 import numpy as np
 
-__all__ = ["draw", "Drawing", "EngineNotFound", "find_engine", "render_timeout"]
+__all__ = ["draw", "Drawing", "EngineNotFound", "ChapterNotFinished", "find_engine", "render_timeout"]
 
 # A layout should take well under a second; past this many seconds something is wrong, so stop waiting.
 render_timeout = 30.0
@@ -233,6 +234,33 @@ def scrolling(svg):
 
 def _html_escape(text):
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+# --- Saying which chapter is missing ----------------------------------------------------------------------
+
+class ChapterNotFinished(NotImplementedError):
+    """Raised when a picture needs code that a chapter asks you to write and that is still a stub; its message
+    names the function and the chapter's notebook."""
+
+
+# The first line of an exported module: "# Generated from [source/]04_backprop/backprop.ipynb by coursework.export."
+GENERATED = re.compile(r"# Generated from (?:source/)?(\d+_[^/\s]+/[^/\s]+\.ipynb) ")
+
+
+def unfinished(error, needs, notebook=None, name=None):
+    """A ChapterNotFinished for `error`, the NotImplementedError of the stub `name` (default: the function that
+    raised it) that `needs` (e.g. "draw") ran into. The notebook to finish is `notebook`, else the one the stub's
+    module was exported from."""
+    frame = traceback.extract_tb(error.__traceback__)[-1]
+    if notebook is None:
+        try:
+            found = GENERATED.match(Path(frame.filename).read_text(encoding="utf-8").split("\n", 1)[0])
+        except OSError:
+            found = None
+        notebook = found and found[1]
+    where = f"finish {notebook} and run its cells" if notebook else "finish the chapter that defines it"
+    return ChapterNotFinished(f"{needs} runs your {name or frame.name}, which is not written yet: {where}, "
+                              "then try again.")
 
 
 # --- Walking the graph ------------------------------------------------------------------------------------
@@ -488,5 +516,8 @@ def draw(tensor, names=None, rankdir="LR", show_values=True, show_shapes_only=Fa
 
     Returns a `Drawing` (a `graphviz.Digraph`): it shows itself in Jupyter, `.source` is the DOT
     text, `.svg()` the picture, `.save_as("graph.svg")` writes it to a file."""
-    return build(tensor, names=names, rankdir=rankdir, show_values=show_values,
-                 show_shapes_only=show_shapes_only, max_nodes=max_nodes, collapse_chains=collapse_chains)
+    try:
+        return build(tensor, names=names, rankdir=rankdir, show_values=show_values,
+                     show_shapes_only=show_shapes_only, max_nodes=max_nodes, collapse_chains=collapse_chains)
+    except NotImplementedError as error:       # a Tensor whose chapter-1 properties are still stubs
+        raise unfinished(error, "draw") from error

@@ -353,7 +353,7 @@ def test_stepper_frame_highlights_current_node_and_labels_edges_with_gradients()
     assert "Ledger (gradients waiting)" in source
 
 
-def test_stepper_calls_each_ops_backward_itself_not_tensor_backward():
+def test_stepper_shows_what_tensor_backward_did_and_leaves_grad_as_it_was():
     x, w, c, loss = small_graph()
     calls = []
     original = Mul.backward                                          # the real op's rule
@@ -364,11 +364,26 @@ def test_stepper_calls_each_ops_backward_itself_not_tensor_backward():
 
     Mul.backward = spy
     try:
-        stepper = BackwardStepper(loss)
+        BackwardStepper(loss)
     finally:
         Mul.backward = original
-    assert len(calls) == 2
-    assert loss.grad is None and x.grad is None                      # Tensor.backward never ran
+    assert len(calls) == 2                                           # once per Mul, through Tensor.backward
+    assert loss.grad is None and x.grad is None                      # every .grad put back
+    assert Mul.backward is original
+
+
+def test_stepper_names_chapter_4_while_tensor_backward_is_a_stub(monkeypatch):
+    x, w, c, loss = small_graph()
+    rule = Mul.backward
+
+    def backward(self, grad=None, create_graph=False):
+        raise NotImplementedError()
+
+    monkeypatch.setattr(Tensor, "backward", backward)
+    with pytest.raises(NotImplementedError, match=r"backward, which is not written yet: finish chapter 4 "
+                                                  r"\(04_backprop/backprop.ipynb\)"):
+        BackwardStepper(loss)
+    assert x.grad is None and Mul.backward is rule                   # the op's rule is put back too
 
 
 def test_stepper_saves_every_frame_as_svg_and_png(engine, tmp_path):
