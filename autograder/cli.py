@@ -82,8 +82,9 @@ def grade(arguments):
     students = arguments.student or students_of(course, arguments.chapter)
     if not students:
         raise ValueError(f"no submission of {arguments.chapter} in {course / 'submitted'} (STUDENT/{arguments.chapter}/)")
+    workers = arguments.workers or os.cpu_count()
     where = f"the Dask cluster at {arguments.scheduler}" if arguments.scheduler else \
-        f"{arguments.workers or os.cpu_count()} workers"
+        f"{workers} worker{'s' if workers > 1 else ''}"
     say(f"Grading {len(students)} submissions of {arguments.chapter} on {where}")
     results = []
     try:
@@ -119,6 +120,8 @@ def kit(arguments):
 
 def build(arguments):
     from autograder.build import main
+    if arguments.check:
+        say("Checking that babygrad/ and release/ are what source/ generates (every chapter through nbgrader)")
     return main(["--check"] if arguments.check else [])
 
 
