@@ -11,6 +11,16 @@ c.CourseDirectory.course_id = "babygrad"
 c.CourseDirectory.source_directory = "source"
 c.CourseDirectory.release_directory = "release"
 
+# The gradebook. Left at None, it is nbgrader's SQLite file gradebook.db in the course folder. `babygrad-course init
+# DIR --db URL` writes URL here, so that every command run in the folder (babygrad-course's, and nbgrader's
+# autograde, generate_feedback, release_feedback, export and formgrader) uses it; `--db` on one babygrad-course
+# command overrides it. A PostgreSQL URL in any spelling (postgresql://USER@HOST/DB) goes through psycopg2.
+GRADEBOOK = None
+if GRADEBOOK:
+    from autograder.course import database_url
+
+    c.CourseDirectory.db_url = database_url(GRADEBOOK)
+
 # Only notebooks travel from a submission to the grader. A student's copy of the babygrad package (or any other
 # .py file) stays behind, so every module a graded notebook imports is the trusted reference.
 c.CourseDirectory.ignore = [".ipynb_checkpoints", "*.pyc", "__pycache__", "feedback", "*.py", "babygrad", ".graded"]
@@ -82,9 +92,17 @@ c.IgnorePattern.pattern = r"(?m)^.*Warning: "
 
 # Feedback shows each test's points and message but not the hidden tests' code (nbgrader shows it by default),
 # nor anything a student printed to leak them or the grader's environment, nor HTML or scripts from student cells.
+# A page loads nothing: its maths is typeset by an inlined MathJax, its pictures are in it (feedback.py).
 c.GenerateFeedback.preprocessors = [
     "nbgrader.preprocessors.GetGrades",
     "autograder.grading.feedback.SafeOutputs",
     "autograder.grading.feedback.HideHiddenTests",
     "nbconvert.preprocessors.CSSHTMLHeaderPreprocessor",
 ]
+# A submission nbgrader could not grade (not a notebook, or not runnable) gets a page too, saying why it scored 0 and
+# what to hand in instead, which `nbgrader release_feedback` delivers like the others.
+if sys.argv[1:2] == ["generate_feedback"]:
+    from autograder.grading.feedback import write_ungradable_feedback
+
+    write_ungradable_feedback(".", c.CourseDirectory.db_url if "db_url" in c.CourseDirectory else
+                              "sqlite:///gradebook.db")

@@ -15,26 +15,37 @@ import sys
 import warnings
 from pathlib import Path
 
-from autograder.course import REPO, SOURCE, chapters, nbgrader_for_course, course_config, succeeded
+from autograder.course import REPO, SOURCE, chapters, course_config, nbgrader_for_course, set_gradebook, shown_url, \
+    succeeded
 
 
 def say(message):
     print(message, flush=True)
 
 
-def init(folder):
-    """The config, source/, every chapter generated (release/ and the gradebook), an empty submitted/."""
+def init(folder, db_url=None):
+    """The config, source/, every chapter generated (release/ and the gradebook), an empty submitted/. With
+    `db_url`, the course's gradebook is that database, for every command run in the folder."""
     folder = Path(folder).resolve()
     if folder.exists() and any(folder.iterdir()):
         raise FileExistsError(f"{folder} is not empty: choose a new folder, so that no gradebook is overwritten")
     folder.mkdir(parents=True, exist_ok=True)
     shutil.copy(REPO / "nbgrader_config.py", folder / "nbgrader_config.py")
+    if db_url:
+        set_gradebook(folder, db_url)
     shutil.copytree(SOURCE, folder / "source", ignore=shutil.ignore_patterns(".ipynb_checkpoints"))
     (folder / "submitted").mkdir()
     api = nbgrader_for_course(folder)
     for chapter in chapters(folder / "source"):
         succeeded(api.generate_assignment(chapter), f"nbgrader generate_assignment {chapter}")
     return folder
+
+
+def initialize(arguments):
+    folder = init(arguments.folder, arguments.db)
+    say(f"Course folder: {folder}\nGradebook: {shown_url(nbgrader_for_course(folder).coursedir.db_url)}\n"
+        f"Put submissions in submitted/STUDENT/CHAPTER/, then: babygrad-course grade CHAPTER --course {folder}")
+    return 0
 
 
 def score_table(results):
@@ -71,8 +82,9 @@ def grade(arguments):
     students = arguments.student or students_of(course, arguments.chapter)
     if not students:
         raise ValueError(f"no submission of {arguments.chapter} in {course / 'submitted'} (STUDENT/{arguments.chapter}/)")
+    workers = arguments.workers or os.cpu_count()
     where = f"the Dask cluster at {arguments.scheduler}" if arguments.scheduler else \
-        f"{arguments.workers or os.cpu_count()} workers"
+        f"{workers} worker{'s' if workers > 1 else ''}"
     say(f"Grading {len(students)} submissions of {arguments.chapter} on {where}")
     results = []
     try:
@@ -110,6 +122,8 @@ def kit(arguments):
 
 def build(arguments):
     from autograder.build import main
+    if arguments.check:
+        say("Checking that babygrad/ and release/ are what source/ generates (every chapter through nbgrader)")
     return main(["--check"] if arguments.check else [])
 
 
@@ -127,9 +141,10 @@ def parser():
                             description="Make a course folder: nbgrader_config.py, source/, every chapter generated "
                                         "into release/ and the gradebook, an empty submitted/.")
     verb.add_argument("folder", type=Path, help="a new or empty folder")
-    verb.set_defaults(run=lambda arguments: say(f"Course folder: {init(arguments.folder)}\n"
-                                                f"Put submissions in submitted/STUDENT/CHAPTER/, then: "
-                                                f"babygrad-course grade CHAPTER --course {arguments.folder}") or 0)
+    verb.add_argument("--db", metavar="URL", help="keep the gradebook in this database (nbgrader's db_url, such as "
+                                                  "postgresql://USER@HOST/DB) for every command run in the folder; "
+                                                  "default: gradebook.db in the folder")
+    verb.set_defaults(run=initialize)
 
     verb = verbs.add_parser("grade", help="autograde every submission of a chapter",
                             description="Autograde the submissions of a chapter with nbgrader, in parallel: on this "

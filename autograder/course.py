@@ -1,5 +1,6 @@
 """Where the course's parts live, and nbgrader set up for a course folder."""
 import os
+import re
 import sys
 from pathlib import Path
 
@@ -55,8 +56,27 @@ def nbgrader_for_course(root, config=None, db_url=None):
 
 
 def database_url(url):
-    """A gradebook's URL for SQLAlchemy: plain postgresql:// goes through psycopg2, the driver the course installs."""
-    return "postgresql+psycopg2://" + url[len("postgresql://"):] if url.startswith("postgresql://") else url
+    """A gradebook's URL for SQLAlchemy, with PostgreSQL's in any spelling (postgresql://, postgres://,
+    postgresql+psycopg://) through psycopg2, the driver the course installs; any other URL as it is."""
+    scheme, separator, rest = url.partition("://")
+    if separator and scheme.split("+")[0] in ("postgresql", "postgres"):
+        return f"postgresql+psycopg2://{rest}"
+    return url
+
+
+def shown_url(url):
+    """A gradebook's URL as a message may show it: without its password."""
+    from sqlalchemy.engine import make_url
+    return make_url(url).render_as_string(hide_password=True)
+
+
+def set_gradebook(folder, url):
+    """Make `url` the gradebook of every command run in the course folder, nbgrader's own included."""
+    config = Path(folder) / "nbgrader_config.py"
+    text, count = re.subn(r"(?m)^GRADEBOOK = None$", f"GRADEBOOK = {database_url(url)!r}", config.read_text())
+    if count != 1:
+        raise ValueError(f"{config} has no line `GRADEBOOK = None` to set the gradebook in")
+    config.write_text(text)
 
 
 def succeeded(result, what):

@@ -18,6 +18,7 @@ from sqlalchemy.exc import SAWarning
 from autograder.classroom import STUDENTS, make_class
 from autograder.course import SOURCE, chapters, nbgrader, succeeded
 from autograder.grading.autograde import autograde, struggles
+from autograder.grading.feedback import ungradable_submissions, write_ungradable_feedback
 
 
 def say(message):
@@ -45,9 +46,12 @@ def grade_class(api, course_chapters):
 
 
 def write_feedback(api, results):
-    for result in results:
-        if not result.problem:
-            succeeded(api.generate_feedback(result.chapter, result.student), f"feedback for {result.student}")
+    """A page for every student: nbgrader's for a graded submission, one saying why for one it could not grade."""
+    graded = {(result.chapter, result.student) for result in results} - \
+        {(chapter, student) for chapter, student, _ in ungradable_submissions(api.coursedir.root, api.coursedir.db_url)}
+    for chapter, student in sorted(graded):
+        succeeded(api.generate_feedback(chapter, student), f"feedback for {student}")
+    write_ungradable_feedback(api.coursedir.root, api.coursedir.db_url)
 
 
 def write_csv(path, results):
