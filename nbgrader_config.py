@@ -56,9 +56,11 @@ c.Autograde.autograde_preprocessors = [
     "nbgrader.preprocessors.IgnorePattern",
     "nbconvert.preprocessors.ClearMetadataPreprocessor",
     "nbgrader.preprocessors.LimitOutput",
-    "nbgrader.preprocessors.SaveAutoGrades",
-    # Every grade cell checked again outside the kernel; the lower score counts and a higher in-kernel one is flagged.
+    # Every grade cell checked again outside the kernel, before any score is saved: the lower score counts, a
+    # higher in-kernel one is flagged, and a notebook whose checking fails scores 0 in every grade cell.
     "autograder.grading.verified_scores.VerifyScores",
+    "nbgrader.preprocessors.SaveAutoGrades",
+    "autograder.grading.verified_scores.FlagComments",
     "nbgrader.preprocessors.AssignLatePenalties",
     "nbgrader.preprocessors.CheckCellMetadata",
 ]

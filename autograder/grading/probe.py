@@ -1,17 +1,23 @@
 """The probe: the one script that runs a student's library, in a sandboxed process of its own.
 
-`python -I -S -B probe.py LIBRARY FOLDER [FIRST]` imports `babygrad` from LIBRARY (the reference for the chapters
-before the graded one, the student's module for it), reads the cases in FOLDER/cases.json and their arrays in
-FOLDER/inputs.npz, and answers each grade cell's case in FOLDER/reply-N.json (plain values) and reply-N.npz (the
-arrays it returned). It interprets the cases; it decides nothing: the trusted grader reads the replies as data and
-judges them. The grader also runs the same steps on the reference library, in its own process, with `run_steps`.
+`python -I -S -B probe.py LIBRARY FOLDER` imports `babygrad` from LIBRARY (the reference for the chapters before
+the graded one, the student's module for it) and the arrays of FOLDER/inputs.npz, then answers the grade cells'
+cases one at a time: each arrives as one line of JSON on standard input, {"index": N, "steps": [...], "report":
+[...]}, and its answer goes to FOLDER/reply-N.json (plain values) and reply-N.npz (the arrays it returned). The
+grader sends a case only once the one before is answered, so no code of the student's ever sees a case before its
+own turn: a correct piece that a later cell needs (see `install`) comes with that cell. The probe decides nothing:
+the trusted grader reads the replies as data and judges them. The grader also runs the same steps on the
+reference library, in its own process, with `run_steps`.
 
-A cell's case is {"steps": [...], "report": [names of the steps whose values go back]}; a step is {"name",
-"call", "args", "kwargs"}. `call` names what to call: "lib.ops.Sub" (an attribute of the
+Student code shares this interpreter, so the probe answers with a private copy of its own functions, made before
+the student's library is imported: replacing this module's names, or builtins, changes nothing the probe does.
+
+A step is {"name", "call", "args", "kwargs"}. `call` names what to call: "lib.ops.Sub" (an attribute of the
 babygrad package), "np.float16", "@x.sum" (a method of the value named x), or one of the small verbs in VERBS.
 An argument {"var": "x"} is the value of an earlier step, {"input": "k"} a fresh copy of an input array,
 {"tuple": [...]} a tuple, anything else the JSON value itself.
 """
+import builtins
 import json
 import os
 import sys
@@ -27,21 +33,6 @@ import numpy as np  # noqa: E402 (after the path is set)
 MAX_TEXT = 2000     # characters kept of a string or an error message
 MAX_ITEMS = 64      # items described of a list or tuple
 MAX_ARRAY = 1 << 20  # numbers kept of one array
-
-
-def reference_build_topo(root):
-    """A correct topological order, so that a wrong build_topo costs only its own cell."""
-    order, visited, stack = [], set(), [(root, False)]
-    while stack:
-        tensor, ready = stack.pop()
-        if ready:
-            order.append(tensor)
-        elif id(tensor) not in visited:
-            visited.add(id(tensor))
-            stack.append((tensor, True))
-            stack.extend((parent, False) for parent in tensor._inputs
-                         if parent.requires_grad and id(parent) not in visited)
-    return order
 
 
 def backward_of(op, *inputs, out_grad):
@@ -84,24 +75,6 @@ def backward_and_grad(tensor, *args, of, **kwargs):
     return of.grad
 
 
-def use_reference_build_topo():
-    sys.modules["babygrad"].backprop.build_topo = reference_build_topo
-
-
-def reference_unbroadcast(grad, shape):
-    """A correct unbroadcast, so that a wrong one costs only its own cell."""
-    ops = sys.modules["babygrad"].ops
-    if grad is None or grad.shape == tuple(shape):
-        return grad
-    added = grad.ndim - len(shape)
-    stretched = tuple(added + axis for axis, size in enumerate(shape) if size == 1 and grad.shape[added + axis] != 1)
-    return ops.reshape(ops.summation(grad, tuple(range(added)) + stretched), shape)
-
-
-def use_reference_unbroadcast():
-    sys.modules["babygrad"].gradients.unbroadcast = reference_unbroadcast
-
-
 # The forward computations of the small Modules the chapter-5 tests define.
 FORWARDS = {
     "scale": lambda self, x: x * self.factor,
@@ -138,15 +111,6 @@ def linear_with(weight, bias):
     layer.weight = nn.Parameter(weight, dtype=weight.dtype)
     layer.bias = None if bias is None else nn.Parameter(bias, dtype=bias.dtype)
     return layer
-
-
-def reference_log_softmax(x, axis=-1):
-    """A correct log_softmax, so that a wrong one costs only its own cell."""
-    return x - x.logsumexp(axis, keepdims=True)
-
-
-def use_reference_log_softmax():
-    sys.modules["babygrad"].nn.log_softmax = reference_log_softmax
 
 
 def optimise(optimizer, parameter, gradients):
@@ -187,6 +151,13 @@ def load_pickled():
         return sys.modules["babygrad"].data.load(path)
 
 
+def install(module, name, source):
+    """Put a correct piece, sent by the grader with the cell that needs it, in place of the student's."""
+    namespace = {"np": np, "sys": sys}
+    exec(source, namespace)
+    setattr(getattr(sys.modules["babygrad"], module), name, namespace[name])
+
+
 def setitem(container, index, value):
     container[index] = value
 
@@ -198,7 +169,7 @@ VERBS = {
     "shares_memory": lambda a, b: bool(np.shares_memory(a, b)), "is_grad_enabled": None,
     "backward_of": backward_of, "chain": chain, "positions": positions, "make_op": make_op,
     "no_grad_call": no_grad_call, "backward_and_grad": backward_and_grad,
-    "use_reference_build_topo": use_reference_build_topo, "use_reference_unbroadcast": use_reference_unbroadcast,
+    "install": install,
     "add": lambda a, b: a + b, "sub": lambda a, b: a - b, "mul": lambda a, b: a * b,
     "truediv": lambda a, b: a / b, "pow": lambda a, b: a ** b, "neg": lambda a: -a, "matmul": lambda a, b: a @ b,
     "isinstance_tensor": lambda a: isinstance(a, sys.modules["babygrad"].Tensor),
@@ -206,7 +177,7 @@ VERBS = {
     "is_a": is_a, "equals": lambda a, b: bool(a == b), "set": setattr, "setitem": setitem,
     "rng": np.random.default_rng, "sorted": sorted, "first_items": lambda pairs: [first for first, _ in pairs],
     "merged": lambda a, b: {**a, **b}, "without": lambda a, key: {k: v for k, v in a.items() if k != key},
-    "make_module": make_module, "linear_with": linear_with, "use_reference_log_softmax": use_reference_log_softmax,
+    "make_module": make_module, "linear_with": linear_with,
     "optimise": optimise, "epoch": list, "save_and_load": save_and_load, "load_pickled": load_pickled,
 }
 
@@ -291,30 +262,41 @@ def _text(error):
         return "(a message that could not be turned into text)"
 
 
-def main(folder, first=0):
-    """Answer the cells of FOLDER/cases.json from `first` on (the library is already on the path)."""
-    save, dump, replace = np.savez, json.dump, os.replace
-    with open(os.path.join(folder, "cases.json"), encoding="utf-8") as file:
-        cells = json.load(file)
-    with np.load(os.path.join(folder, "inputs.npz"), allow_pickle=False) as stored:
+def private_copy():
+    """This module's functions once more, in a namespace of their own with their own builtins and the NumPy
+    functions they write with, made before any student code runs."""
+    namespace = {"__builtins__": dict(vars(builtins)), "__name__": "probe", "__file__": __file__}
+    with open(__file__, encoding="utf-8") as file:
+        exec(compile(file.read(), __file__, "exec"), namespace)
+    return namespace
+
+
+def answer(folder, readline, write):
+    """Answer the cases the grader sends on standard input, one at a time (the library is already on the path).
+
+    `readline` reads the next one; `write` holds the functions the replies are written with."""
+    save, dumps, replace, open_file, join = write
+    with np.load(join(folder, "inputs.npz"), allow_pickle=False) as stored:
         inputs = {key: stored[key] for key in stored.files}
     try:
         import babygrad
     except BaseException as error:  # SyntaxError, SystemExit: the whole library failed to load
-        with open(os.path.join(folder, "import-error.json"), "w", encoding="utf-8") as file:
-            dump({"error": f"{type(error).__name__}: {_text(error)}"}, file)
+        with open_file(join(folder, "import-error.json"), "w", encoding="utf-8") as file:
+            file.write(dumps({"error": type(error).__name__}))
         return
-    for index in range(first, len(cells)):
+    for line in iter(readline, b""):
+        case = json.loads(line)
         arrays = {}
-        values = run_steps(cells[index]["steps"], inputs, babygrad)
-        reply = {name: describe(values[name], arrays) for name in cells[index]["report"] if name in values}
-        base = os.path.join(folder, f"reply-{index}")
+        values = run_steps(case["steps"], inputs, babygrad)
+        reply = {name: describe(values[name], arrays) for name in case["report"] if name in values}
+        base = join(folder, f"reply-{int(case['index'])}")
         save(base + ".tmp.npz", **arrays)
-        with open(base + ".tmp.json", "w", encoding="utf-8") as file:
-            dump(reply, file)
+        with open_file(base + ".tmp.json", "w", encoding="utf-8") as file:
+            file.write(dumps(reply))
         replace(base + ".tmp.npz", base + ".npz")
         replace(base + ".tmp.json", base + ".json")
 
 
 if __name__ == "__main__":
-    main(sys.argv[2], int(sys.argv[3]) if len(sys.argv) > 3 else 0)
+    private_copy()["answer"](sys.argv[2], sys.stdin.buffer.readline, (np.savez, json.dumps, os.replace, open,
+                                                                        os.path.join))

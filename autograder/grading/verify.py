@@ -9,10 +9,15 @@ the chapter's cases with inputs drawn afresh (checks/), reads back only plain da
 with pickles refused), runs the same steps on the reference library in its own process, and compares. A reply
 that is late, too large or malformed fails its cell. Nothing here imports the student's code.
 """
+import builtins
+import io
 import json
+import logging
+import math
 import os
 import secrets
 import shutil
+import stat
 import subprocess
 import sys
 import tempfile
@@ -31,7 +36,9 @@ from autograder.grading.sandbox import confine, sandbox_user, share_with_sandbox
 from coursework.export import EXPORT, cell_directive, exported_code, module_source
 
 CELL_SECONDS = 30            # a grade cell's case must be answered within this time
+NOTEBOOK_SECONDS = 120       # and all of a notebook's cases within this time
 MAX_REPLY_BYTES = 32 << 20   # the most a reply (JSON and arrays together) may take
+MAX_NESTING = 16             # the deepest a reply's JSON nests (the probe's own replies stay under 10)
 # The probe's whole environment: nothing of the grader's (no paths, no secrets), one thread for NumPy.
 PROBE_ENVIRONMENT = {"PATH": "/usr/bin:/bin", "HOME": "/tmp", "LANG": "C.UTF-8", "OMP_NUM_THREADS": "1",
                      "OPENBLAS_NUM_THREADS": "1", "PYTHONHASHSEED": "0"}
@@ -62,65 +69,149 @@ def draw_cases(checks, seed):
     return cases
 
 
-# --- Reading the probe's replies as data ------------------------------------------------------------------
+# --- Reading the probe's replies as untrusted data ---------------------------------------------------------
 
 class BadReply(Exception):
     """The probe's answer is not what a plain reply looks like."""
 
 
-def read_reply(base):
-    """(description, arrays) of reply-N, refusing pickles, sizes past the limit and anything but numbers."""
-    json_path, npz_path = Path(f"{base}.json"), Path(f"{base}.npz")
-    if json_path.stat().st_size + npz_path.stat().st_size > MAX_REPLY_BYTES:
-        raise BadReply("the answer was larger than any correct one")
+def read_untrusted(path, limit):
+    """The bytes of `path` if it is a regular file of at most `limit` bytes: a link is not followed, a FIFO or a
+    device never waited on."""
     try:
-        reply = json.loads(json_path.read_text(encoding="utf-8"))
-        with np.load(npz_path, allow_pickle=False) as stored:
-            arrays = {}
-            for key in stored.files:
-                info = stored.zip.getinfo(f"{key}.npy")
-                if info.file_size > MAX_REPLY_BYTES:
-                    raise BadReply("an array larger than any correct one")
-                arrays[key] = stored[key]
-    except (ValueError, OSError, KeyError, zipfile.BadZipFile, UnicodeDecodeError) as error:
+        descriptor = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+    except FileNotFoundError:
+        raise BadReply("an answer with a part missing") from None
+    except OSError:
+        raise BadReply("an answer that is not a plain file") from None
+    try:
+        info = os.fstat(descriptor)
+        if not stat.S_ISREG(info.st_mode):
+            raise BadReply("an answer that is not a plain file")
+        chunks, size = [], 0
+        while size <= limit:
+            chunk = os.read(descriptor, min(1 << 20, limit + 1 - size))
+            if not chunk:
+                break
+            chunks.append(chunk)
+            size += len(chunk)
+        if size > limit:
+            raise BadReply("an answer larger than any correct one")
+        return b"".join(chunks)
+    finally:
+        os.close(descriptor)
+
+
+def nesting(value):
+    """How deep lists and dicts nest in a parsed JSON value (counted without recursion)."""
+    deepest, stack = 0, [(value, 1)]
+    while stack:
+        value, depth = stack.pop()
+        if isinstance(value, (dict, list)):
+            deepest = max(deepest, depth)
+            stack.extend((item, depth + 1) for item in (value.values() if isinstance(value, dict) else value))
+    return deepest
+
+
+def plain_array(raw):
+    """The array an .npy file holds: its header is checked (numbers only, as many bytes as its shape says) before
+    anything is allocated."""
+    stream = io.BytesIO(raw)
+    version = np.lib.format.read_magic(stream)
+    readers = {(1, 0): np.lib.format.read_array_header_1_0, (2, 0): np.lib.format.read_array_header_2_0}
+    if version not in readers:
+        raise BadReply("an answer that is not plain data")
+    shape, fortran, dtype = readers[version](stream)
+    if dtype.hasobject or dtype.kind not in "biuf" or not all(type(size) is int and size >= 0 for size in shape):
+        raise BadReply("an answer that is not plain data")
+    body = raw[stream.tell():]
+    count = math.prod(shape)
+    if count * dtype.itemsize != len(body):
+        raise BadReply("an array whose size is not what its header says")
+    return np.frombuffer(body, dtype=dtype, count=count).reshape(shape, order="F" if fortran else "C")
+
+
+def plain_arrays(raw, limit):
+    """{name: array} of an .npz file, every member bounded before it is read."""
+    arrays, left = {}, limit
+    with zipfile.ZipFile(io.BytesIO(raw)) as archive:
+        for info in archive.infolist():
+            if not info.filename.endswith(".npy") or info.file_size > left:
+                raise BadReply("an answer larger than any correct one")
+            with archive.open(info) as member:
+                data = member.read(left + 1)
+            left -= len(data)
+            if left < 0:
+                raise BadReply("an answer larger than any correct one")
+            arrays[info.filename[:-len(".npy")]] = plain_array(data)
+    return arrays
+
+
+def read_reply(base):
+    """(description, arrays) of reply-N, refusing links, special files, pickles, sizes past the limit, nesting
+    deeper than any reply and anything but numbers."""
+    description = read_untrusted(f"{base}.json", MAX_REPLY_BYTES)
+    stored = read_untrusted(f"{base}.npz", MAX_REPLY_BYTES - len(description))
+    try:
+        reply = json.loads(description)
+        if nesting(reply) > MAX_NESTING:
+            raise BadReply("an answer nested deeper than any correct one")
+        arrays = plain_arrays(stored, MAX_REPLY_BYTES - len(description))
+    except BadReply:
+        raise
+    except Exception as error:  # RecursionError, MemoryError, a broken archive: whatever it is, not an answer
         raise BadReply(f"an answer that could not be read ({type(error).__name__})") from None
-    if not isinstance(reply, dict) or any(array.dtype.kind not in "biuf" for array in arrays.values()):
+    if not isinstance(reply, dict):
         raise BadReply("an answer that is not plain data")
     return reply, arrays
 
 
-def run_probe(folder, library, count, meanwhile=lambda: None):
+def send(process, case):
+    """Hand the probe one case, never waiting on it: a probe that does not read its input gets no case."""
+    line = json.dumps(case).encode() + b"\n"
+    try:
+        return os.write(process.stdin.fileno(), line) == len(line)
+    except OSError:  # the pipe is full or the probe is gone
+        return False
+
+
+def run_probe(folder, library, cases, meanwhile=lambda: None):
     """{cell index: (reply, arrays) or the reason there is none}, restarting the probe after a cell that hung.
 
+    Each case is sent once the one before is answered; all of them must be answered by one deadline.
     `meanwhile()` runs once the probe has started (the grader's own work, done while the probe works)."""
-    answers, first = {}, 0
+    answers, first, count = {}, 0, len(cases)
+    finish = time.monotonic() + NOTEBOOK_SECONDS
     user = sandbox_user()
     share_with_sandbox(user, folder)  # the probe writes its replies there, as the sandbox's unprivileged user
-    while first < count:
-        command = confine([sys.executable, "-I", "-S", "-B", str(folder / "probe.py"), str(library), str(folder),
-                           str(first)], user, workdir=folder.parent / "work", library=library, shared=folder)
-        process = subprocess.Popen(command, cwd=folder, env=PROBE_ENVIRONMENT, stdin=subprocess.DEVNULL,
+    while first < count and time.monotonic() < finish:
+        command = confine([sys.executable, "-I", "-S", "-B", str(folder / "probe.py"), str(library), str(folder)],
+                          user, workdir=folder.parent / "work", library=library, shared=folder)
+        process = subprocess.Popen(command, cwd=folder, env=PROBE_ENVIRONMENT, stdin=subprocess.PIPE,
                                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+        os.set_blocking(process.stdin.fileno(), False)
+        sent = send(process, {"index": first, **cases[first]})
         meanwhile()
         meanwhile = lambda: None  # noqa: E731 (once)
-        deadline = time.monotonic() + CELL_SECONDS
+        deadline = min(time.monotonic() + CELL_SECONDS, finish)
         while first < count:
             base = folder / f"reply-{first}"
-            if Path(f"{base}.json").exists():
+            if os.path.lexists(f"{base}.json"):
                 try:
                     answers[first] = read_reply(base)
                 except BadReply as error:
                     answers[first] = str(error)
                 first += 1
-                deadline = time.monotonic() + CELL_SECONDS
+                deadline = min(time.monotonic() + CELL_SECONDS, finish)
+                if first < count:
+                    sent = send(process, {"index": first, **cases[first]})
                 continue
-            if (folder / "import-error.json").exists():
-                reason = read_import_error(folder / "import-error.json")
+            if os.path.lexists(folder / "import-error.json"):
+                reason = import_error(folder / "import-error.json")
                 answers.update({index: reason for index in range(first, count)})
                 first = count
                 break
-            finished = process.poll() is not None
-            if finished and not Path(f"{base}.json").exists():
+            if not sent or process.poll() is not None:
                 answers[first] = "your code ended the process that was testing it"
                 first += 1
                 break
@@ -130,15 +221,21 @@ def run_probe(folder, library, count, meanwhile=lambda: None):
                 break
             time.sleep(0.01)
         stop(process)
+    answers.update({index: f"no answer within the {NOTEBOOK_SECONDS} seconds a notebook's checks may take"
+                    for index in range(first, count)})
     return answers
 
 
-def read_import_error(path):
+def import_error(path):
+    """Why the library could not be imported, in the grader's words: the name of a built-in exception, no text of
+    the student's."""
     try:
-        error = json.loads(path.read_text(encoding="utf-8")[:4000])["error"]
-    except (ValueError, KeyError, TypeError):
-        error = "an error"
-    return f"your code could not be imported: {str(error)[:500]}"
+        name = json.loads(read_untrusted(path, 4096))["error"]
+    except Exception:  # whatever is there, it is not what the probe writes
+        name = ""
+    known = isinstance(name, str) and isinstance(getattr(builtins, name, None), type) and issubclass(
+        getattr(builtins, name), BaseException)
+    return f"your code could not be imported ({name if known else 'an error'})"
 
 
 def stop(process):
@@ -148,13 +245,13 @@ def stop(process):
         except ProcessLookupError:
             pass
     process.wait()
-
+    process.stdin.close()
 
 
 # --- Judging --------------------------------------------------------------------------------------------
 
 def shown(description, arrays):
-    """A description as a student reads it in a message."""
+    """The reference's value as a student reads it in a message."""
     try:
         return describe_for_student(description, arrays)
     except (KeyError, TypeError, ValueError, AttributeError):
@@ -179,6 +276,33 @@ def describe_for_student(description, arrays):
     if kind in ("bool", "int", "float", "str", "NoneType"):
         return repr(description.get("value"))
     return "nothing readable"
+
+
+def outline(description, arrays):
+    """What the student's answer was, in the grader's words only: its kind and shape, never a text or a number
+    the student's code chose (they could carry whatever that code read in the probe)."""
+    try:
+        return outline_of(description, arrays)
+    except (KeyError, TypeError, ValueError, AttributeError):
+        return "nothing readable"
+
+
+def outline_of(description, arrays):
+    kind = description.get("kind") if isinstance(description, dict) else None
+    if kind in ("ndarray", "numpy scalar") and description.get("array") in arrays:
+        array = arrays[description["array"]]
+        return f"an array of {array.dtype}, shape {array.shape}"
+    if kind == "Tensor":
+        return f"a Tensor holding {outline(description.get('data'), arrays)}"
+    if kind == "error":
+        name = (description.get("types") or [""])[0]
+        known = isinstance(name, str) and isinstance(getattr(builtins, name, None), type)
+        return f"an error ({name})" if known else "an error"
+    if kind == "sequence" and description.get("type") in ("list", "tuple"):
+        return f"a {description['type']}"
+    names = {"bool": "True or False", "int": "an int", "float": "a float", "str": "a string", "NoneType": "None",
+             "object": "an object"}
+    return names.get(kind, "nothing readable")
 
 
 def difference(got, got_arrays, expected, expected_arrays, expectation):
@@ -273,8 +397,9 @@ def judge(case, answer, reference, reference_arrays):
         except (KeyError, TypeError, ValueError, AttributeError):
             reason = "an answer that could not be read"
         if reason:
-            message = (f"{expectation.what}\n  expected: {shown(expected, expected_arrays)}\n"
-                       f"  got:      {shown(got, arrays) if isinstance(got, dict) else 'no answer'} ({reason})")
+            message = (f"{expectation.what}\n  expected: "
+                       f"{'what your own code gives another way' if expectation.like else shown(expected, expected_arrays)}\n"
+                       f"  got:      {outline(got, arrays) if isinstance(got, dict) else 'no answer'} ({reason})")
             return message + (f"\n  hint: {expectation.hint}" if expectation.hint else "")
     return None
 
@@ -294,12 +419,29 @@ def reference_answers(case):
 def verify(nb, chapter, course, notebook=None):
     """{grade_id: Verdict} for the submitted notebook `nb` of `chapter`; None when the chapter lists no checks.
 
-    `notebook` is its name (nbgrader's, without .ipynb); it may be left out in a chapter of one notebook."""
+    `notebook` is its name (nbgrader's, without .ipynb); it may be left out in a chapter of one notebook. Whatever
+    goes wrong while checking fails every cell, with the reason: no cell passes unchecked."""
     checks = chapter_checks(chapter)
     if checks is None:
         return None
+    checks = checks_of(graded_notebook(course, chapter, notebook), checks)
+    try:
+        return verified(nb, chapter, course, notebook, checks)
+    except Exception as error:
+        reason = unverified(error)
+        return {grade_id: Verdict(False, reason) for grade_id in checks}
+
+
+def unverified(error):
+    """The reason every cell fails when checking itself failed: the grader's own words and the error's kind; the
+    whole traceback (which may quote the student's files) goes to the instructor's log only."""
+    logging.getLogger(__name__).warning("Checking outside the notebook failed", exc_info=error)
+    return f"your code could not be checked outside the notebook ({type(error).__name__})"
+
+
+def verified(nb, chapter, course, notebook, checks):
     source = graded_notebook(course, chapter, notebook)
-    cases = draw_cases(checks_of(source, checks), secrets.randbits(64))
+    cases = draw_cases(checks, secrets.randbits(64))
     order = list(cases)
     with tempfile.TemporaryDirectory(prefix="babygrad-verify-") as private:
         library = Path(private) / "library"
@@ -311,16 +453,57 @@ def verify(nb, chapter, course, notebook=None):
         shutil.copy(probe.__file__, folder / "probe.py")
         for index, grade_id in enumerate(order):  # one inputs.npz: each cell's inputs under names of its own
             rename_inputs(cases[grade_id], f"c{index}_")
-        (folder / "cases.json").write_text(json.dumps([cases[grade_id].for_probe() for grade_id in order]))
         np.savez(folder / "inputs.npz", **{key: array for case in cases.values() for key, array in case.inputs.items()})
         references = {}
-        answers = run_probe(folder, library, len(order), lambda: references.update(
-            (grade_id, reference_answers(cases[grade_id])) for grade_id in order))
+        answers = run_probe(folder, library, [with_correct_pieces(cases[grade_id].for_probe()) for grade_id in order],
+                            lambda: references.update((grade_id, reference_answers(cases[grade_id]))
+                                                      for grade_id in order))
     verdicts = {}
     for index, grade_id in enumerate(order):
         message = judge(cases[grade_id], answers.get(index, "no answer"), *references[grade_id])
         verdicts[grade_id] = Verdict(message is None, message or "")
     return verdicts
+
+
+# Correct pieces a cell's case may ask for (a step named "use_reference_..."), so that a wrong piece costs only its
+# own cell, as in the chapter's hidden tests: (module, name, source). The probe holds none of them; each is sent
+# with the case that needs it, after the cell that checks the student's own piece has been answered.
+CORRECT_PIECES = {
+    "use_reference_build_topo": ("backprop", "build_topo", """
+def build_topo(root):
+    order, visited, stack = [], set(), [(root, False)]
+    while stack:
+        tensor, ready = stack.pop()
+        if ready:
+            order.append(tensor)
+        elif id(tensor) not in visited:
+            visited.add(id(tensor))
+            stack.append((tensor, True))
+            stack.extend((parent, False) for parent in tensor._inputs
+                         if parent.requires_grad and id(parent) not in visited)
+    return order
+"""),
+    "use_reference_unbroadcast": ("gradients", "unbroadcast", """
+def unbroadcast(grad, shape):
+    ops = sys.modules["babygrad"].ops
+    if grad is None or grad.shape == tuple(shape):
+        return grad
+    added = grad.ndim - len(shape)
+    stretched = tuple(added + axis for axis, size in enumerate(shape) if size == 1 and grad.shape[added + axis] != 1)
+    return ops.reshape(ops.summation(grad, tuple(range(added)) + stretched), shape)
+"""),
+    "use_reference_log_softmax": ("nn", "log_softmax", """
+def log_softmax(x, axis=-1):
+    return x - x.logsumexp(axis, keepdims=True)
+"""),
+}
+
+
+def with_correct_pieces(case):
+    """The case as the probe runs it: a step asking for a correct piece installs it (see CORRECT_PIECES)."""
+    steps = [{**step, "call": "install", "args": list(CORRECT_PIECES[step["call"]]), "kwargs": {}}
+             if step["call"] in CORRECT_PIECES else step for step in case["steps"]]
+    return {**case, "steps": steps}
 
 
 def graded_notebook(course, chapter, notebook=None):

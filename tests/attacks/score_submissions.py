@@ -138,6 +138,127 @@ class Linear(Module):
 '''
 
 
+# --- Attacks on the verifier itself: the export cells run in the kernel (where the tests are fooled) and in the
+# verifier's probe (where they try to make checking fail, hang, leak or agree). Each part runs only where it aims.
+
+def in_kernel(code):
+    return "import builtins as _b\nif hasattr(_b, 'get_ipython'):\n" + indent(code) + "\n"
+
+
+def in_probe(code):
+    return "import builtins as _b\nif not hasattr(_b, 'get_ipython'):\n" + indent(code) + "\n"
+
+
+def indent(code):
+    return "\n".join("    " + line for line in code.strip("\n").splitlines())
+
+
+# Every reply the probe could give, written ahead of it by the student's code, which then ends the probe.
+REPLIES_AHEAD = '''
+import os, sys
+folder = sys.argv[2]
+for index in range(64):
+    base = os.path.join(folder, f"reply-{index}")
+    {write}
+os._exit(0)
+'''
+
+MISSING_COMPANION = REPLIES_AHEAD.replace("{write}", 'open(base + ".json", "w").write("{}")')
+
+DEEP_JSON = REPLIES_AHEAD.replace("{write}", 'open(base + ".npz", "wb").write(b"PK\\x05\\x06" + bytes(18))\n'
+                                  '    open(base + ".json", "w").write("[" * 200000 + "]" * 200000)')
+
+# An .npz of a few bytes whose array header claims eight terabytes.
+HUGE_HEADER = REPLIES_AHEAD.replace("{write}", '''import zipfile
+    header = "{'descr': '<f8', 'fortran_order': False, 'shape': (1000000000000,), }"
+    header += " " * (63 - (10 + len(header)) % 64) + "\\n"
+    npy = b"\\x93NUMPY\\x01\\x00" + len(header).to_bytes(2, "little") + header.encode() + bytes(8)
+    with zipfile.ZipFile(base + ".npz", "w") as archive:
+        archive.writestr("a0.npy", npy)
+    open(base + ".json", "w").write('{"s0": {"kind": "ndarray", "array": "a0"}}')''')
+
+# A FIFO (which blocks whoever opens it), a folder and links to a device and to a file outside.
+SPECIAL_FILES = REPLIES_AHEAD.replace("{write}", '''kind = index % 4
+    if kind == 0:
+        os.mkfifo(base + ".json")
+    elif kind == 1:
+        os.mkdir(base + ".json")
+    elif kind == 2:
+        os.symlink("/dev/zero", base + ".json")
+    else:
+        os.symlink("/etc/passwd", base + ".json")
+    os.mkfifo(base + ".npz")''')
+
+# The probe's own functions replaced, so that its replies agree with any build_topo: positions in the order the
+# tensors were made (constants left out), the length wanted, every identity true.
+FORGED_REPLIES = '''
+import sys
+probe = sys.modules["__main__"]
+made = []
+
+
+def positions(sequence, *named):
+    kept = [tensor for tensor in named if tensor.requires_grad]
+    made[:] = [len(kept)]
+    return [kept.index(tensor) if tensor.requires_grad else -1 for tensor in named]
+
+
+def length(sequence):
+    if made:
+        return made.pop()
+    tensor, count = sequence[0], 1
+    while tensor._inputs:
+        tensor, count = tensor._inputs[0], count + 1
+    return count
+
+
+probe.VERBS.update({"positions": positions, "len": length, "is": lambda a, b: True})
+'''
+
+# The correct build_topo the probe once held for later cells, borrowed for the student's own.
+BORROWED_REFERENCE = '''
+def build_topo(root):
+    import sys
+    return sys.modules["__main__"].reference_build_topo(root)
+'''
+
+SCRIPT = "<script>document.title = 'pwned'</script>"
+SCRIPTED_ERROR = f'''
+Shown = type("{SCRIPT}", (ValueError,), {{}})
+
+
+def as_array(data, dtype=None):
+    raise Shown("{SCRIPT}")
+'''
+
+# What the probe was asked, read back through the messages the grader writes: its arguments, its folder, the case
+# it is answering (from its frames).
+PLAN = '''
+def plan():
+    import os, sys
+    frames, frame = [], sys._getframe()
+    while frame:
+        frames.append(repr(sorted(frame.f_locals))[:200] + repr(frame.f_locals.get("case", ""))[:2000])
+        frame = frame.f_back
+    return "PLAN " + repr(sys.argv) + repr(os.listdir(sys.argv[2])) + " ".join(frames)
+
+
+Leak = type("PLAN" + plan()[:100].replace(" ", "_"), (ValueError,), {})
+
+
+def as_array(data, dtype=None):
+    raise Leak(plan())
+
+
+class Tensor:
+    def __init__(self, *args, **kwargs):
+        raise Leak(plan())
+
+    def __repr__(self):
+        return plan()
+'''
+
+
 def skip_tests(notebook):
     """Every grade cell tagged so that it is not executed at all."""
     for cell in notebook["cells"]:
@@ -146,7 +267,7 @@ def skip_tests(notebook):
     return notebook
 
 
-T, O, N = "01_tensor", "02_operations", "05_training"
+T, O, B, N = "01_tensor", "02_operations", "04_backprop", "05_training"
 
 ATTACKS = {
     "patched_checks": (T, dict(LIARS, as_array=LIAR + PATCHED_CHECKS), None),
@@ -160,6 +281,15 @@ ATTACKS = {
     "skipped_tests": (O, {}, skip_tests),
     "idle_optimizer": (N, {"sgd": IDLE_SGD}, None),
     "idle_layer": (N, {"linear": IDLE_LINEAR}, None),
+    "missing_companion": (T, dict(LIARS, as_array=LIAR + in_probe(MISSING_COMPANION)), None),
+    "deep_json": (T, dict(LIARS, as_array=LIAR + in_probe(DEEP_JSON)), None),
+    "huge_array_header": (T, dict(LIARS, as_array=LIAR + in_probe(HUGE_HEADER)), None),
+    "special_files": (T, dict(LIARS, as_array=LIAR + in_probe(SPECIAL_FILES)), None),
+    "forged_replies": (B, {"build_topo": in_kernel(SWALLOWED) + in_probe(FORGED_REPLIES)
+                           + "\n\ndef build_topo(root):\n    return [root]\n"}, None),
+    "borrowed_reference": (B, {"build_topo": in_kernel(SWALLOWED) + BORROWED_REFERENCE}, None),
+    "scripted_error": (T, {"as_array": in_kernel(SWALLOWED) + SCRIPTED_ERROR}, None),
+    "plan_read_back": (T, {"as_array": in_kernel(SWALLOWED) + PLAN}, None),
 }
 
 

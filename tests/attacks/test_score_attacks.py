@@ -1,20 +1,24 @@
 """Submissions that try to buy points with code get their honest score, and are flagged as suspected tampering.
 
-All attacks are graded together by real nbgrader (one autograde run per chapter), with verified scores on.
+All attacks are graded together by real nbgrader (one autograde run per chapter), with verified scores on: those
+that fool the kernel's tests, and those that attack the verifier itself (its files, its probe, its messages).
 """
 import json
+import os
+import time
 
 import nbformat
 import numpy as np
 import pytest
+from nbgrader import utils
 from nbgrader.api import Gradebook
 
 from autograder import demo
 from autograder.course import REPO, chapter_notebooks, chapters, succeeded
 from autograder.grading import verify
 from autograder.grading.checks import Case, chapter_checks
-from autograder.grading.verified_scores import FLAG
-from tests.attacks.score_submissions import ATTACKS, attack_notebook, attacked_release
+from autograder.grading.verified_scores import FLAG, VerifyScores, autograded_cells
+from tests.attacks.score_submissions import ATTACKS, SCRIPT, attack_notebook, attacked_release
 
 
 @pytest.fixture(scope="module")
@@ -55,6 +59,49 @@ def test_an_attack_gets_its_honest_score_and_the_flag(graded, student):
     assert f"{FLAG}: {student} of {chapter}" in logs[chapter]
 
 
+def comments_and_page(graded, student):
+    """The gradebook's comments on the student's submission, and the feedback page, as a reader gets them."""
+    course, api, _ = graded
+    chapter = ATTACKS[student][0]
+    with Gradebook(api.coursedir.db_url, api.coursedir.course_id) as gradebook:
+        submission = gradebook.find_submission(chapter, student)
+        comments = {comment.name: comment.auto_comment or "" for notebook in submission.notebooks
+                    for comment in notebook.comments}
+    return comments, next((course / "feedback" / student / chapter).glob("*.html")).read_text()
+
+
+@pytest.mark.parametrize("student, reason", [
+    ("missing_companion", "an answer with a part missing"),
+    ("deep_json", "nested deeper than any correct one"),
+    ("huge_array_header", "an array whose size is not what its header says"),
+    ("special_files", "an answer that is not a plain file"),
+])
+def test_a_reply_the_grader_cannot_read_fails_its_cells_with_the_reason(graded, student, reason):
+    comments, page = comments_and_page(graded, student)
+    assert reason in "".join(comments.values())
+    assert reason in page
+
+
+def test_notes_of_cells_under_one_solution_are_kept_together(graded):
+    """Every grade cell after `backward` was flagged: its comment holds each one's note."""
+    comments, _ = comments_and_page(graded, "forged_replies")
+    assert comments["build_topo"].count(FLAG) == 1
+    assert comments["backward"].count(FLAG) == 6
+
+
+def test_a_script_in_student_text_reaches_no_page(graded):
+    comments, page = comments_and_page(graded, "scripted_error")
+    assert "<script" not in "".join(comments.values())
+    assert SCRIPT not in page and "as_array(a list of integers)" in page
+
+
+def test_the_probe_reveals_nothing_of_the_plan(graded):
+    comments, page = comments_and_page(graded, "plan_read_back")
+    for text in ("".join(comments.values()), page):
+        assert FLAG in text
+        assert "inputs.npz" not in text and "babygrad-verify-" not in text and "reply-" not in text
+
+
 def student_notebook(chapter, code):
     """The release notebook of `chapter` with these solution cells' code, as nbgrader hands it to a preprocessor."""
     release = attacked_release(REPO / "release" / chapter, code)
@@ -88,6 +135,41 @@ def test_a_reply_with_a_pickle_or_past_the_size_limit_is_refused(tmp_path, monke
     monkeypatch.setattr(verify, "MAX_REPLY_BYTES", 100)
     with pytest.raises(verify.BadReply):
         verify.read_reply(tmp_path / "reply-0")
+
+
+def test_one_deadline_bounds_a_notebook_whose_every_cell_hangs(monkeypatch):
+    monkeypatch.setattr(verify, "CELL_SECONDS", 3)
+    monkeypatch.setattr(verify, "NOTEBOOK_SECONDS", 5)
+    code = {"as_array": "while True:\n    pass\n"}  # every probe hangs as it imports the student's code
+    started = time.monotonic()
+    verdicts = verify.verify(student_notebook("01_tensor", code), "01_tensor", REPO)
+    assert time.monotonic() - started < 5 + 10  # the deadline, and the probe's start and the grader's own work
+    assert not any(verdict.passed for verdict in verdicts.values())
+    assert "no answer within the 5 seconds" in verdicts["test_leaving"].message
+
+
+@pytest.mark.parametrize("make", [os.mkfifo, os.mkdir, lambda path: os.symlink("/dev/zero", path)])
+def test_a_reply_that_is_not_a_regular_file_is_refused_without_waiting(tmp_path, make):
+    make(tmp_path / "reply-0.json")
+    np.savez(tmp_path / "reply-0.npz")
+    with pytest.raises(verify.BadReply, match="not a plain file"):
+        verify.read_reply(tmp_path / "reply-0")
+
+
+def test_verification_that_fails_scores_every_cell_zero_before_anything_is_saved():
+    class Failing(VerifyScores):
+        def verdicts(self, nb, resources, chapter, course):
+            raise RecursionError("deep")
+
+    nb = nbformat.read(REPO / "source" / "01_tensor" / "tensor.ipynb", as_version=4)
+    resources = {"nbgrader": {"assignment": "01_tensor", "student": "s", "notebook": "tensor"}}
+    cells = autograded_cells(nb)
+    assert all(utils.determine_grade(cell)[0] == utils.determine_grade(cell)[1] for cell in cells.values())
+    nb, resources = Failing().preprocess(nb, resources)
+    assert all(utils.determine_grade(cell)[0] == 0 for cell in autograded_cells(nb).values())
+    assert set(resources["nbgrader"]["flags"]) == {grade_id for grade_id, cell in cells.items()
+                                                   if cell.metadata.nbgrader.points}
+    assert all("(RecursionError)" in note for note in resources["nbgrader"]["flags"].values())
 
 
 def test_a_malformed_answer_fails_the_check_not_the_grader():
