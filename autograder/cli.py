@@ -94,13 +94,18 @@ def grade(arguments):
                 results.append(result)
                 bar.set_postfix_str(f"{result.student}: {result.score:g}/{result.max_score:g}")
                 bar.update()
-    except GraderFailure as failure:
-        write_results(course, arguments.chapter, results)
-        say(f"The grader failed: {failure}")
-        return 2
+    except Exception as failure:  # the grader's own failure: what was graded is kept and shown all the same
+        if not results and isinstance(failure, (ValueError, FileNotFoundError)):
+            raise  # a mistake in the command itself, said before anything was graded
+        failed = str(failure) if isinstance(failure, GraderFailure) else f"{type(failure).__name__}: {failure}"
+    else:
+        failed = None
     write_results(course, arguments.chapter, results)
     say(score_table(results))
     say(f"Logs: {course / 'logs' / arguments.chapter}")
+    if failed:
+        say(f"The grader failed after {len(results)} of {len(students)} submissions: {failed}")
+        return 2
     return 0
 
 

@@ -6,9 +6,11 @@ from its internals, or in a test that no longer counts. `RestoreInstructorCells`
 sanitizing steps and rebuilds every graded or locked cell from the gradebook, so the notebook is graded with the
 instructor's cells, and says at the top of the notebook (and so in the feedback) what it put back.
 """
+import fnmatch
 import json
 import os
 import re
+import stat
 from pathlib import Path
 
 import nbformat
@@ -129,20 +131,60 @@ def cell_with_id(name, cell_type, source):
 
 
 class RefuseLinkedFiles(NbGraderPreprocessor):
-    """A submission holding a symbolic link, or a notebook outside its folder, is not graded.
+    """A submission holding a symbolic link or a special file, or a notebook outside its folder, is not graded.
 
     A link could hand in another file as the student's (a classmate's notebook, the instructor's answers), and
-    nbgrader would read and copy what it points to.
+    nbgrader would read and copy what it points to; a FIFO or a device (a link to /dev/zero) would never end.
     """
 
     def preprocess(self, nb, resources):
         folder = Path(resources["metadata"]["path"])
-        links = [path for path in [folder, *folder.rglob("*")] if path.is_symlink()]
-        if links or folder.resolve() != folder.absolute():
-            raise LinkedSubmissionError(f"{links[0] if links else folder} is a symbolic link: the grader grades only "
-                                        "regular files inside the submission's folder")
+        if folder.resolve() != folder.absolute():
+            raise LinkedSubmissionError(f"{folder} is a symbolic link: {ONLY_REGULAR_FILES}")
+        for _ in submission_files(folder, read=lambda path: None):
+            pass
         return nb, resources
 
 
 class LinkedSubmissionError(Exception):
-    """A submission that points outside itself."""
+    """A submission that points outside itself, or holds a file that is not a regular one."""
+
+
+ONLY_REGULAR_FILES = "the grader grades only regular files inside the submission's folder"
+
+
+def submission_files(folder, ignore=(), read=None, max_bytes=None):
+    """(path inside `folder`, what `read` gives for it) for each regular file that no `ignore` glob names.
+
+    Nothing is followed and nothing blocks: a symbolic link or a special file (a FIFO, a device, a socket) anywhere
+    raises LinkedSubmissionError, as does a file past `max_bytes`. `read(path)` defaults to the file's bytes."""
+    read = read or (lambda path: read_regular_file(path, max_bytes))
+    pending = [Path(folder)]
+    while pending:
+        with os.scandir(pending.pop()) as entries:
+            for entry in sorted(entries, key=lambda entry: entry.name):
+                path = Path(entry.path)
+                if entry.is_symlink():
+                    raise LinkedSubmissionError(f"{path} is a symbolic link: {ONLY_REGULAR_FILES}")
+                if any(fnmatch.fnmatch(entry.name, pattern) for pattern in ignore):
+                    continue
+                if entry.is_dir(follow_symlinks=False):
+                    pending.append(path)
+                elif entry.is_file(follow_symlinks=False):
+                    yield path.relative_to(folder).as_posix(), read(path)
+                else:
+                    raise LinkedSubmissionError(f"{path} is not a regular file: {ONLY_REGULAR_FILES}")
+
+
+def read_regular_file(path, max_bytes=None):
+    """The bytes of `path`, opened without following a link and without blocking; only a regular file is read."""
+    descriptor = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
+    with os.fdopen(descriptor, "rb") as file:
+        status = os.fstat(descriptor)
+        if not stat.S_ISREG(status.st_mode):
+            raise LinkedSubmissionError(f"{path} is not a regular file: {ONLY_REGULAR_FILES}")
+        data = file.read() if max_bytes is None else file.read(max_bytes + 1)
+        if max_bytes is not None and len(data) > max_bytes:
+            raise LinkedSubmissionError(f"{path} is larger than the grader reads ({max_bytes // 1000} kB, "
+                                        "CourseDirectory.max_file_size)")
+        return data

@@ -36,7 +36,7 @@ from traitlets.utils.importstring import import_item
 
 from autograder.course import chapters, nbgrader_for_course, succeeded
 from autograder.grading.autograde import kernel_death, reason, submission_score
-from autograder.grading.cells import RestoreInstructorCells
+from autograder.grading.cells import LinkedSubmissionError, RestoreInstructorCells, read_regular_file, submission_files
 from autograder.grading.pool import pool as worker_pool
 from autograder.grading.verified_scores import VerifyScores
 from autograder.grading.verify import Verdict, verify
@@ -120,11 +120,15 @@ class Replay(NbGraderPreprocessor):
     """Takes the place of Execute in the writer: the worker's executed notebook instead of running it again.
 
     Only when the worker executed the very notebook nbgrader sanitized here; any other notebook runs here, with
-    the course's own Execute step (`execute`), as in serial nbgrader."""
+    the course's own Execute step (`execute`), as in serial nbgrader. A submission the worker could not grade at
+    all (`failure`) raises the worker's error for each notebook, so nbgrader records it as it records any other."""
     recorded = {}
+    failure = None
     execute = None
 
     def preprocess(self, nb, resources):
+        if Replay.failure:
+            raise rebuilt_error(*Replay.failure)
         name = resources["unique_key"]
         entry = Replay.recorded.get(name)
         if entry is None or entry.get("sanitized") != notebook_digest(nb):
@@ -144,6 +148,8 @@ class ReplayedVerifyScores(VerifyScores):
         entry = Replay.recorded.get(resources["unique_key"])
         if entry is None:  # it was executed here: it is verified here
             return super().verdicts(nb, resources, chapter, course)
+        if "verify_error" in entry:  # verifying raised in the worker: it raises here, as it would have here
+            raise rebuilt_error(*entry["verify_error"])
         verdicts = entry["verdicts"]
         return None if verdicts is None else {grade_id: Verdict(*verdict) for grade_id, verdict in verdicts.items()}
 
@@ -155,6 +161,11 @@ def rebuilt_error(module, qualname, message):
         return cls(message)
     except Exception:
         return RuntimeError(f"{qualname}: {message}")
+
+
+def described(error):
+    """An exception as plain data that travels back from a worker: [module, class name, message]."""
+    return [type(error).__module__, type(error).__qualname__, str(error).encode("utf-8", "replace").decode()]
 
 
 # --- the worker side -------------------------------------------------------------------------------------------
@@ -222,11 +233,16 @@ class Worker:
             with nbgrader_utils.setenv(NBGRADER_EXECUTION="autograde"):
                 nb, resources = self.execute(nb, resources)
         except Exception as error:
-            entry["error"] = [type(error).__module__, type(error).__qualname__, str(error)]
+            entry["error"] = described(error)
             return entry
         entry["executed"] = json.dumps(nb)
         # Verifying is as costly as a kernel's start: the workers do it too, so the one writer need not.
-        verdicts = verify(nb, chapter, self.root, path.stem)
+        try:
+            verdicts = verify(nb, chapter, self.root, path.stem)
+        except Exception as error:
+            self.log.exception("Verifying %s failed", path.name)
+            entry["verify_error"] = described(error)
+            return entry
         entry["verdicts"] = None if verdicts is None else {
             grade_id: [verdict.passed, verdict.message] for grade_id, verdict in verdicts.items()}
         return entry
@@ -245,24 +261,31 @@ def worker_folder():
 
 
 def execute_submission(bundle, chapter, student, files, parent=None):
-    """Sanitize, execute and verify one submission's notebooks as nbgrader's autograde would, in a private copy."""
+    """Sanitize, execute and verify one submission's notebooks as nbgrader's autograde would, in a private copy.
+
+    Whatever fails comes back as that submission's failure, never as the worker's."""
     started = time.perf_counter()
     if bundle["digest"] not in _workers:
         _workers[bundle["digest"]] = Worker(bundle, parent)
     worker = _workers[bundle["digest"]]
     worker.logged.seek(0)
     worker.logged.truncate()
-    notebooks = worker.run(chapter, student, files)
+    try:
+        notebooks = worker.run(chapter, student, files)
+    except Exception as error:
+        worker.log.exception("The worker could not grade this submission")
+        return failed(student, chapter, error, worker.logged.getvalue(), time.perf_counter() - started)
     return {"student": student, "chapter": chapter, "notebooks": notebooks, "log": worker.logged.getvalue(),
             "seconds": time.perf_counter() - started}
 
 
+def failed(student, chapter, error, log="", seconds=0.0):
+    """What comes back for a submission that could not be graded: the error, which the writer records."""
+    return {"student": student, "chapter": chapter, "notebooks": {}, "failure": described(error), "log": log,
+            "seconds": seconds}
+
+
 # --- the writer side -------------------------------------------------------------------------------------------
-
-def submission_files(course, chapter, student):
-    """{path inside the submission: bytes}: what the student handed in for the chapter."""
-    return read_tree(Path(course) / "submitted" / student / chapter, ["."])
-
 
 def students_of(course, chapter):
     submitted = Path(course) / "submitted"
@@ -307,13 +330,56 @@ class Writer:
             succeeded(api.generate_assignment(chapter), f"nbgrader generate_assignment {chapter}")
             return (Path(folder) / "gradebook.db").read_bytes()
 
+    def submission(self, chapter, student):
+        """{notebook's name: bytes} of what the student handed in; the notebooks alone travel to a worker.
+
+        Read when the submission's turn comes, regular files only (see `submission_files`), as nbgrader's
+        CourseDirectory says: its `ignore` globs left out, files past its `max_file_size` refused."""
+        folder = self.course / "submitted" / student / chapter
+        coursedir = self.api.coursedir
+
+        def read(path):
+            top_notebook = path.parent == folder and path.suffix == ".ipynb"
+            return read_regular_file(path, coursedir.max_file_size * 1000) if top_notebook else None
+
+        files = submission_files(folder, coursedir.ignore, read)
+        return {name: data for name, data in files if data is not None}
+
+    def refuse(self, chapter, student, problem):
+        """A submission nbgrader must not even open: recorded as not graded, with every point lost and the reason."""
+        from nbgrader.api import Gradebook
+        shutil.rmtree(self.course / "autograded" / student / chapter, ignore_errors=True)
+        with Gradebook(self.api.coursedir.db_url, self.api.coursedir.course_id) as gradebook:
+            gradebook.update_or_create_student(student)
+            gradebook.update_or_create_submission(chapter, student)
+        _, max_score = submission_score(self.api, chapter, student)
+        return Graded(student, chapter, 0.0, max_score, problem, 0.0, f"Not graded: {problem}\n")
+
+    def record(self, executed):
+        """`write`, and any failure of it the submission's alone: 0 points and the reason, and grading goes on."""
+        try:
+            return self.write(executed)
+        except Exception as error:
+            problem = f"{type(error).__name__}: {error}"
+            self.api.log.exception("Could not write the grades of %s", executed["student"])
+            try:
+                _, max_score = submission_score(self.api, executed["chapter"], executed["student"])
+            except Exception:
+                max_score = 0.0
+            return Graded(executed["student"], executed["chapter"], 0.0, max_score, problem, executed["seconds"],
+                          executed["log"] + f"\n--- writing the gradebook failed ---\n{problem}\n")
+
     def write(self, executed):
         chapter, student = executed["chapter"], executed["student"]
         Replay.recorded = executed["notebooks"]
-        with warnings.catch_warnings():
-            # nbgrader's database layer warns about its own sessions: not the teacher's problem.
-            warnings.filterwarnings("ignore", category=SAWarning)
-            outcome = self.api.autograde(chapter, student)
+        Replay.failure = executed.get("failure")
+        try:
+            with warnings.catch_warnings():
+                # nbgrader's database layer warns about its own sessions: not the teacher's problem.
+                warnings.filterwarnings("ignore", category=SAWarning)
+                outcome = self.api.autograde(chapter, student)
+        finally:
+            Replay.failure = None
         log = executed["log"] + "\n--- writing the gradebook ---\n" + outcome.get("log", "")
         score, max_score = submission_score(self.api, chapter, student)
         if not outcome["success"]:
@@ -344,29 +410,92 @@ def grade(course, chapter, students=None, workers=None, scheduler=None, db_url=N
         yield from _on_this_machine(workers or os.cpu_count(), writer, bundle, chapter, students)
 
 
+AGAIN = object()  # a submission to hand to a worker once more
+
+
+def submissions_in_turn(writer, chapter, students, window, start, finished):
+    """Graded submissions, each read when its turn comes and `window` at most in the workers' hands at once.
+
+    `start(student, files)` hands one to a worker and returns its future; `finished(futures)` one of them that is
+    done and its result, the exception it raised, or AGAIN. Any failure of one submission is that submission's:
+    its Graded with the reason, and grading goes on."""
+    waiting = list(reversed(students))
+    running = {}
+    while waiting or running:
+        while waiting and len(running) < window:
+            student = waiting.pop()
+            try:
+                files = writer.submission(chapter, student)
+            except (LinkedSubmissionError, OSError) as error:
+                yield writer.refuse(chapter, student, f"{type(error).__name__}: {error}")
+                continue
+            running[start(student, files)] = student
+        if running:
+            future, executed = finished(running)
+            student = running.pop(future)
+            if executed is AGAIN:
+                waiting.append(student)
+                continue
+            if isinstance(executed, BaseException):
+                executed = failed(student, chapter, executed)
+            yield writer.record(executed)
+
+
 def _on_this_machine(workers, writer, bundle, chapter, students):
-    from concurrent.futures import as_completed
+    """On this machine's workers. A worker that dies breaks the pool, and takes with it only what it held: a new
+    pool takes over, and the submissions in progress are tried once more, then count as not graded."""
+    from concurrent.futures import FIRST_COMPLETED, wait
     from concurrent.futures.process import BrokenProcessPool
-    with tempfile.TemporaryDirectory(prefix="babygrad-grading-") as scratch, worker_pool(workers) as pool:
-        futures = [pool.submit(execute_submission, bundle, chapter, student,
-                               submission_files(writer.course, chapter, student), scratch) for student in students]
+    tries = {}
+    pools = [worker_pool(workers)]
+
+    def start(student, files):
         try:
-            for future in as_completed(futures):
-                yield writer.write(future.result())
+            return pools[-1].submit(execute_submission, bundle, chapter, student, files, scratch)
+        except BrokenProcessPool:
+            pools.append(worker_pool(workers))
+            return pools[-1].submit(execute_submission, bundle, chapter, student, files, scratch)
+
+    def finished(running):
+        future = next(iter(wait(running, return_when=FIRST_COMPLETED)[0]))
+        try:
+            return future, future.result()
         except BrokenProcessPool as error:
-            raise GraderFailure(f"a worker process died: {error}") from error
+            tries[running[future]] = tries.get(running[future], 0) + 1
+            return future, AGAIN if tries[running[future]] < 2 else error
+        except Exception as error:
+            return future, error
+
+    try:
+        with tempfile.TemporaryDirectory(prefix="babygrad-grading-") as scratch:
+            yield from submissions_in_turn(writer, chapter, students, 2 * workers, start, finished)
+    finally:
+        for pool in pools:
+            pool.shutdown(wait=True, cancel_futures=True)
 
 
 def _on_dask(scheduler, writer, bundle, chapter, students):
     from distributed import Client, as_completed
     client = scheduler if isinstance(scheduler, Client) else Client(scheduler)
+    done = as_completed()
+
+    def start(student, files):
+        future = client.submit(execute_submission, shared, chapter, student, files, key=f"grade-{chapter}-{student}",
+                               pure=False)
+        done.add(future)
+        return future
+
+    def finished(running):
+        future = next(done)
+        try:
+            return future, future.result()
+        except Exception as error:
+            return future, error
+
     try:
         shared = client.scatter(bundle, broadcast=True)
-        futures = [client.submit(execute_submission, shared, chapter, student,
-                                 submission_files(writer.course, chapter, student), key=f"grade-{chapter}-{student}",
-                                 pure=False) for student in students]
-        for future in as_completed(futures):
-            yield writer.write(future.result())
+        window = 2 * max(1, sum(client.nthreads().values()))
+        yield from submissions_in_turn(writer, chapter, students, window, start, finished)
     finally:
         if client is not scheduler:
             client.close()

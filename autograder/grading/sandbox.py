@@ -11,12 +11,15 @@ with bubblewrap (`bwrap`), the kernel runs in a closed sandbox (`confine`):
 - no network; the system and the Python installation read-only; a private `/tmp`; its own folder the only
   writable one, an empty scratch folder of bounded size (the submission's own files stay with the grader);
 - an environment that holds only what the kernel needs, none of the grader's variables, and no debugger;
-- limits on memory, CPU time, processes, file size and open files (`Limits`), and on output (`SandboxedExecute`).
+- limits on memory, CPU time, processes, file size and open files (`Limits`), and on output and time, per cell and
+  per notebook (`SandboxedExecute`);
+- it ends with the process that started it, however that process ends (bubblewrap's `--die-with-parent`).
 
 A kernel that dies is not the end of its notebook: the cells it ran keep their outputs, the cell it died in and
 the ones after it get an error saying why, and the notebook is graded. Without bubblewrap, grading refuses to run
 unless the instructor sets `SandboxedKernelManager.allow_unsandboxed_grading_at_my_own_risk = True`.
 """
+import ctypes
 import importlib.util
 import itertools
 import json
@@ -26,6 +29,8 @@ import signal
 import subprocess
 import sys
 import tempfile
+import threading
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -42,6 +47,7 @@ import coursework
 from autograder.course import HAND_WRITTEN, REFERENCE, chapter_notebooks
 from coursework.export import module_source
 
+MAX_ERROR_TEXT = 4000  # characters kept of an error's message and of each line of its traceback
 SYSTEM_FOLDERS = ("/usr", "/bin", "/sbin", "/lib", "/lib64", "/lib32", "/etc")
 MiB = 1024 * 1024
 
@@ -201,6 +207,29 @@ def confine(command, user, workdir, library, shared=None, limits=Limits()):
     return arguments + ["--"] + become + limited + list(command)
 
 
+@contextmanager
+def bounded_folder(folder, size):
+    """`folder` as a file system of its own of `size` bytes while in use, when grading runs as root.
+
+    A folder a sandbox shares with the grader is bound from the grader's disk: bounded, a sandbox that writes there
+    fills `size` bytes and no more. (Without root nothing can be mounted: the limit on each file's size holds.)"""
+    if os.geteuid() != 0:
+        yield folder
+        return
+    libc = ctypes.CDLL(None, use_errno=True)
+    options = f"size={size},mode=0711".encode()
+    if libc.mount(b"tmpfs", str(folder).encode(), b"tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, options) != 0:
+        raise OSError(ctypes.get_errno(), f"could not bound {folder} with a file system of its own")
+    try:
+        yield folder
+    finally:
+        libc.umount2(str(folder).encode(), MNT_DETACH)
+
+
+MS_NOSUID, MS_NODEV, MS_NOEXEC, MNT_DETACH = 2, 4, 8, 2
+SHARED_FOLDER_BYTES = 1 * MiB  # a kernel's connection file and sockets
+
+
 def share_with_sandbox(user, *paths):
     """Make the grader's private folders reachable by `user`, the unprivileged user a sandbox runs as."""
     if os.geteuid() != 0:
@@ -256,11 +285,15 @@ class SandboxedKernelManager(AsyncKernelManager):
 class SandboxedExecute(Execute):
     """nbgrader's Execute, with each notebook's kernel in the closed sandbox, and nothing lost when it dies.
 
-    Each cell's outputs are capped at `max_output_bytes`; the rest is dropped with a note. A limit of the sandbox
-    that stops a cell is named in its error, and a kernel that dies leaves an error in every cell it did not run.
+    Output is capped at `max_output_bytes` per cell and `max_notebook_output_bytes` per notebook; the rest is
+    dropped with a note, but never an error, which decides a test (it is cut to size instead). A notebook has
+    `notebook_seconds` in all, after which its kernel is stopped. A limit of the sandbox that stops a cell is named
+    in its error, and a kernel that dies leaves an error in every cell it did not run.
     """
 
     max_output_bytes = Integer(1 * MiB, help="bytes of output kept from one cell").tag(config=True)
+    max_notebook_output_bytes = Integer(16 * MiB, help="bytes of output kept from a whole notebook").tag(config=True)
+    notebook_seconds = Integer(600, help="seconds a whole notebook may run").tag(config=True)
 
     def preprocess(self, nb, resources=None, km=None):
         chapter = resources["nbgrader"]["assignment"]
@@ -273,20 +306,34 @@ class SandboxedExecute(Execute):
                 os.chmod(folder, 0o755 if folder.is_dir() else 0o644)
             sockets = Path(private) / "sockets"
             sockets.mkdir()
-            km = SandboxedKernelManager(kernel_name=nb.metadata.get("kernelspec", {}).get("name", "python3"),
-                                        library=private, sockets=str(sockets), workdir=str(Path(workdir).resolve()),
-                                        connection_file=str(sockets / "kernel.json"), parent=self,
-                                        config=self.config)
-            self.death = None
-            self.output_bytes = {}
-            try:
-                nb, resources = super().preprocess(nb, resources, km)
-            finally:
-                # nbclient leaves a kernel it was given running: end it, and with it its process namespace.
-                if km.has_kernel:
-                    run_sync(km.shutdown_kernel)(now=True)
+            with bounded_folder(sockets, SHARED_FOLDER_BYTES):
+                km = SandboxedKernelManager(kernel_name=nb.metadata.get("kernelspec", {}).get("name", "python3"),
+                                            library=private, sockets=str(sockets),
+                                            workdir=str(Path(workdir).resolve()),
+                                            connection_file=str(sockets / "kernel.json"), parent=self,
+                                            config=self.config)
+                self.death = None
+                self.output_bytes = {}
+                self.out_of_time = False
+                deadline = threading.Timer(self.notebook_seconds, self.stop_kernel, [km])
+                deadline.daemon = True
+                deadline.start()
+                try:
+                    nb, resources = super().preprocess(nb, resources, km)
+                finally:
+                    deadline.cancel()
+                    # nbclient leaves a kernel it was given running: end it, and with it its process namespace.
+                    if km.has_kernel:
+                        run_sync(km.shutdown_kernel)(now=True)
             self.name_limits(nb, km.limits)
             return nb, resources
+
+    def stop_kernel(self, km):
+        """The notebook's time is up: its kernel ends, and the cell it was running with it."""
+        self.out_of_time = True
+        process = getattr(km.provisioner, "process", None) if km.provisioner else None
+        if process is not None and process.poll() is None:
+            process.kill()
 
     def preprocess_cell(self, cell, resources, index):
         if cell.cell_type != "code":
@@ -295,23 +342,34 @@ class SandboxedExecute(Execute):
             try:
                 return super().preprocess_cell(cell, resources, index)
             except DeadKernelError:
-                self.death = self.km.limits.death(exit_status(self.km))
+                self.death = (f"the grader allows {self.notebook_seconds} s for a whole notebook"
+                              if self.out_of_time else self.km.limits.death(exit_status(self.km)))
                 cell.outputs.append(error("DeadKernelError", f"{self.death}: this cell did not finish"))
                 return cell, resources
         cell.outputs = [error("DeadKernelError", f"{self.death} before this cell: it did not run")]
         return cell, resources
 
     def output(self, outs, msg, display_id, cell_index):
-        """Keep a cell's output up to `max_output_bytes`, then one note that the rest was dropped."""
-        size = len(json.dumps(msg.get("content", {})))
-        kept = self.output_bytes.get(cell_index, 0)
-        self.output_bytes[cell_index] = kept + size
-        if kept + size <= self.max_output_bytes:
+        """Keep a cell's output up to `max_output_bytes` (the notebook's to `max_notebook_output_bytes`), then one
+        note that the rest was dropped; an error always, cut to size."""
+        content = msg.get("content", {})
+        if msg.get("msg_type") == "error":
+            content["evalue"] = str(content.get("evalue", ""))[:MAX_ERROR_TEXT]
+            content["traceback"] = [str(line)[:MAX_ERROR_TEXT] for line in content.get("traceback", [])[-50:]]
             return super().output(outs, msg, display_id, cell_index)
-        if kept <= self.max_output_bytes:
-            note = NotebookNode(output_type="stream", name="stdout", text=(
-                f"\n[output cut: the grader keeps {self.max_output_bytes // 1024} KiB of output per cell]\n"))
-            outs.append(note)
+        size = len(json.dumps(content))
+        kept = self.output_bytes.get(cell_index, 0)
+        in_notebook = self.output_bytes.get("notebook", 0)
+        self.output_bytes[cell_index] = kept + size
+        self.output_bytes["notebook"] = in_notebook + size
+        if kept + size <= self.max_output_bytes and in_notebook + size <= self.max_notebook_output_bytes:
+            return super().output(outs, msg, display_id, cell_index)
+        if kept <= self.max_output_bytes and in_notebook <= self.max_notebook_output_bytes:
+            limit = (f"{self.max_output_bytes // 1024} KiB of output per cell" if kept + size > self.max_output_bytes
+                     else f"{self.max_notebook_output_bytes // 1024} KiB of output per notebook")
+            outs.append(NotebookNode(output_type="stream", name="stdout",
+                                     text=f"\n[output cut: the grader keeps {limit}]\n"))
+            self.output_bytes[cell_index] = self.max_output_bytes + 1  # one note per cell
         return None
 
     def name_limits(self, nb, limits):

@@ -209,3 +209,40 @@ def write_class(course, places):
     (course / "submitted" / "cells_not_a_list" / CHAPTER / NOTEBOOK).write_text(json.dumps(
         {"cells": "none", "metadata": {}, "nbformat": 4, "nbformat_minor": 5}), encoding="utf-8")
     os.symlink(source, course / "submitted" / "symlinked" / CHAPTER / NOTEBOOK)
+
+
+# Submissions that once stopped the grading of a whole class, graded by `babygrad-course grade` with its workers.
+# Each costs only its own grade: {student: the reason its score names}.
+def with_surrogate(notebook):
+    """A lone surrogate in an export cell: valid JSON ("\\ud800"), but no text a file or a kernel can hold."""
+    for cell in nbgrader_cells(notebook, "solution"):
+        if cell["source"].startswith("#| export"):
+            cell["source"] += "\nname = '\ud800'\n"
+            return
+
+
+FLOOD = 'print("x" * 60_000)'  # in each of many cells: under the cap of a cell, over the cap of the notebook
+SLOW = "import time\ntime.sleep(8)"  # in each of a few cells: under the deadline of a cell, over the notebook's
+
+ISOLATED = [
+    Attack("surrogate", "perfect", edit=with_surrogate),
+    Attack("flood", "stubs", [FLOOD] * 40),
+    Attack("slow", "stubs", [SLOW] * 6),
+]
+# Folders that hold something no grader may open: a link to a device, and a FIFO no one writes to.
+SPECIAL_FILES = {"zero_link": "LinkedSubmissionError", "fifo": "LinkedSubmissionError"}
+
+
+def write_isolation_class(course, perfect=("a_perfect",)):
+    """The submissions above, and perfect ones around them, in `course`/submitted."""
+    release, source = course / "release" / CHAPTER / NOTEBOOK, course / "source" / CHAPTER / NOTEBOOK
+    for attack in ISOLATED:
+        folder = course / "submitted" / attack.name / CHAPTER
+        folder.mkdir(parents=True)
+        (folder / NOTEBOOK).write_text(json.dumps(notebook_of(attack, release, source)), encoding="utf-8")
+    for student in [*SPECIAL_FILES, *perfect]:
+        folder = course / "submitted" / student / CHAPTER
+        folder.mkdir(parents=True)
+        (folder / NOTEBOOK).write_text(json.dumps(answered(release, source)), encoding="utf-8")
+    os.symlink("/dev/zero", course / "submitted" / "zero_link" / CHAPTER / "data.bin")
+    os.mkfifo(course / "submitted" / "fifo" / CHAPTER / "notes.txt")

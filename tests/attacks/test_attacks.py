@@ -20,7 +20,8 @@ import pytest
 
 from autograder.course import REPO, RELEASE, SOURCE
 from autograder.grading.sandbox import SANDBOX_USERS, bubblewrap_available
-from tests.attacks.sandbox_submissions import ATTACKS, BROKEN, CHAPTER, NOTEBOOK, answered, write_class
+from tests.attacks.sandbox_submissions import (ATTACKS, BROKEN, CHAPTER, FLOOD, ISOLATED, NOTEBOOK, SPECIAL_FILES,
+                                                answered, write_class, write_isolation_class)
 from tests.test_generated import hidden_test_lines, strip_regions
 
 pytestmark = pytest.mark.skipif(not bubblewrap_available(), reason="bubblewrap (bwrap) is not installed")
@@ -243,3 +244,114 @@ def test_grading_killed_mid_class_and_run_again_gives_the_same_grades(tmp_path):
     nbgrader_command(course, "autograde", CHAPTER)
     assert exported_scores(course) == {"a_perfect": 100.0, "b_perfect": 100.0, "c_stubs": 0.0}
     assert leftover_kernels() == []
+
+
+# --- One submission never stops a class ----------------------------------------------------------------------
+
+BIN = Path(sys.executable).parent
+# A notebook's whole output and time, smaller than a course's, so that the flood and the slow notebook hit them soon.
+NOTEBOOK_LIMITS = """
+c.SandboxedExecute.max_notebook_output_bytes = 256 * 1024
+c.SandboxedExecute.notebook_seconds = 15
+"""
+
+
+def grade_command(course, *students):
+    return [str(BIN / "babygrad-course"), "grade", CHAPTER, "--course", str(course), "--workers", "2",
+            *(["--student", *students] if students else [])]
+
+
+@pytest.fixture(scope="module")
+def isolated(tmp_path_factory):
+    """A class where each attack once stopped `babygrad-course grade` for everyone, graded by that command."""
+    course = new_course(tmp_path_factory.mktemp("isolation"))
+    with open(course / "nbgrader_config.py", "a", encoding="utf-8") as config:
+        config.write(NOTEBOOK_LIMITS)
+    write_isolation_class(course)
+    started = time.perf_counter()
+    done = subprocess.run(grade_command(course), capture_output=True, text=True, timeout=900, env=environment())
+    results = json.loads((course / "logs" / CHAPTER / "results.json").read_text())
+    return {"course": course, "done": done, "results": results, "seconds": time.perf_counter() - started}
+
+
+def test_a_submission_that_once_stopped_the_class_costs_only_its_own_grade(isolated):
+    done, results = isolated["done"], isolated["results"]
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert results["a_perfect"]["score"] == 100 and results["a_perfect"]["problem"] == ""
+    students = [attack.name for attack in ISOLATED] + list(SPECIAL_FILES)
+    assert {student: results[student]["score"] for student in students} == dict.fromkeys(students, 0.0)
+    table = done.stdout.split("problem", 1)[1]
+    assert all(f"\n{student} " in table for student in [*students, "a_perfect"])
+
+
+@pytest.mark.parametrize("student", sorted(SPECIAL_FILES))
+def test_a_link_to_a_device_or_a_fifo_is_refused_unread_with_the_reason(isolated, student):
+    problem = isolated["results"][student]["problem"]
+    assert SPECIAL_FILES[student] in problem and ("symbolic link" in problem or "not a regular file" in problem)
+
+
+def test_an_export_cell_no_file_can_hold_is_not_graded_and_says_why(isolated):
+    assert "UnicodeEncodeError" in isolated["results"]["surrogate"]["problem"]
+
+
+def test_output_over_the_notebooks_cap_is_cut_and_the_cap_named(isolated):
+    path = isolated["course"] / "autograded" / "flood" / CHAPTER / NOTEBOOK
+    assert path.stat().st_size < 1024 * 1024
+    assert "the grader keeps 256 KiB of output per notebook" in path.read_text()
+    assert path.read_text().count(FLOOD) == 40
+
+
+def test_a_notebook_past_its_deadline_is_stopped_and_the_deadline_named(isolated):
+    problem = isolated["results"]["slow"]["problem"]
+    assert "the grader allows 15 s for a whole notebook" in problem
+    assert isolated["results"]["slow"]["seconds"] < 60
+
+
+def descendants(pid):
+    """Every process started, directly or not, by process `pid`."""
+    children = {}
+    for process in Path("/proc").iterdir():
+        try:
+            parent = int((process / "stat").read_text().rsplit(")", 1)[1].split()[1])
+        except (OSError, ValueError, IndexError):
+            continue
+        children.setdefault(parent, []).append(int(process.name))
+    found, pending = [], [pid]
+    while pending:
+        for child in children.get(pending.pop(), []):
+            found.append(child)
+            pending.append(child)
+    return found
+
+
+def alive(pid):
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+def command_line(pid):
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+    except OSError:
+        return ""
+
+
+def test_no_sandbox_or_kernel_outlives_a_grader_killed_mid_class(isolated, tmp_path):
+    course = isolated["course"]
+    grading = subprocess.Popen(grade_command(course, "slow", "a_perfect"), env=environment(),
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 120
+    started = []
+    while time.monotonic() < deadline and not [pid for pid in started if "bwrap" in command_line(pid)]:
+        time.sleep(0.2)
+        started = descendants(grading.pid)
+    assert [pid for pid in started if "ipykernel" in command_line(pid)], "no kernel was started"
+    started = descendants(grading.pid)
+    grading.kill()
+    grading.wait()
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline and [pid for pid in started if alive(pid)]:
+        time.sleep(0.2)
+    assert [command_line(pid) for pid in started if alive(pid)] == []
