@@ -131,7 +131,8 @@ def hub(arguments):
     else:
         lti = None
     course = Hub(arguments.roster, arguments.state, arguments.course_id, arguments.instructor, arguments.course,
-                 arguments.exchange, arguments.homes, arguments.student_env, arguments.port, lti)
+                 arguments.exchange, arguments.homes, arguments.student_env, arguments.instructor_env, arguments.python,
+                 arguments.port, lti)
     course.prepare(log=say)
     if not lti:
         say(f"Passwords of new accounts (id,password): {course.private / 'passwords.csv'}")
@@ -209,6 +210,11 @@ def parser():
                                                                         "(default: /home)")
     verb.add_argument("--student-env", type=Path, help="the students' Python environment, made when missing "
                                                        "(default: STATE/student-env)")
+    verb.add_argument("--instructor-env", type=Path, help="the instructor's Python environment (default: this one "
+                                                          "when every account may run its Python, else a copy of it "
+                                                          "made in STATE/instructor-env)")
+    verb.add_argument("--python", help="the Python the environments are made from, which every account must be able "
+                                       "to run (default: this one's, else /usr/bin/python3.X of the same version)")
     verb.add_argument("--port", type=positive, default=8000, help="the hub's port on 127.0.0.1 (default: 8000)")
     lti = verb.add_argument_group("sign-in through a learning platform (LTI 1.3), instead of passwords")
     lti.add_argument("--lti-issuer", metavar="URL", help="the platform's issuer, such as https://canvas.instructure.com")

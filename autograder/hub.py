@@ -30,7 +30,7 @@ from importlib.metadata import version
 from pathlib import Path
 from pprint import pformat
 
-from autograder.course import RELEASE, chapters
+from autograder.course import RELEASE, chapters, course_config
 
 # A roster id becomes a Unix user name and a JupyterHub user name: both accept these.
 USER_NAME = re.compile(r"[a-z_][a-z0-9_-]{0,31}")
@@ -100,6 +100,45 @@ def chown_tree(path, user):
             os.lchown(name, entry.pw_uid, entry.pw_gid)
 
 
+def runnable_by_anyone(program):
+    """True when an account with no privilege may run `program`: every folder above it searchable by all."""
+    path = Path(os.path.realpath(program))
+    return all(folder.stat().st_mode & 0o001 for folder in path.parents) and bool(path.stat().st_mode & 0o001)
+
+
+def base_python(python=None):
+    """The Python that the accounts' environments are made from: `python`, else this one's own interpreter, else
+    the system's of the same version, whichever every account may run."""
+    candidates = [python] if python else [sys._base_executable, f"/usr/bin/python3.{sys.version_info.minor}"]
+    for candidate in candidates:
+        if candidate and Path(candidate).exists() and runnable_by_anyone(candidate):
+            return candidate
+    raise ValueError(f"no Python that every account may run among {', '.join(map(str, candidates))}: "
+                     f"name one with --python")
+
+
+def ensure_env(env, python, requirements, log=print):
+    """A virtual environment made from `python` holding `requirements`: made once, and again only when they change."""
+    env = Path(env)
+    stamp = env / "babygrad-requirements.txt"
+    if not (stamp.is_file() and stamp.read_text().split("\n") == requirements):
+        log(f"Making {env} (once): {len(requirements)} packages")
+        if env.exists():
+            shutil.rmtree(env)
+        run(python, "-m", "venv", str(env))
+        (env / "requirements.txt").write_text("\n".join(requirements) + "\n")
+        run(str(env / "bin" / "pip"), "install", "--quiet", "--disable-pip-version-check",
+            "-r", str(env / "requirements.txt"))
+        stamp.write_text("\n".join(requirements))
+    return env
+
+
+def instructor_requirements():
+    """What this environment holds, pinned (`pip freeze`): the instructor's server runs the same course tools."""
+    frozen = run(sys.executable, "-m", "pip", "freeze", "--disable-pip-version-check").stdout
+    return [line for line in frozen.splitlines() if line and not line.startswith("#")]
+
+
 def student_requirements(kit):
     """The kit's requirements (its requirements.txt when it has one) and the server's packages, pinned."""
     listed = Path(kit) / "requirements.txt"
@@ -108,19 +147,10 @@ def student_requirements(kit):
     return kit_packages + [f"{package}=={version(package)}" for package in SERVER_PACKAGES]
 
 
-def ensure_student_env(env, kit, log=print):
-    """A virtual environment with the kit's packages and a single-user server, and no babygrad: made once, and
-    again only when what it should hold changes."""
-    env = Path(env)
-    wanted = student_requirements(kit)
-    stamp = env / "babygrad-requirements.txt"
-    if not (stamp.is_file() and stamp.read_text().split("\n") == wanted):
-        log(f"Making the students' environment in {env} (once): {' '.join(wanted)}")
-        if env.exists():
-            shutil.rmtree(env)
-        run(sys.executable, "-m", "venv", str(env))
-        run(str(env / "bin" / "pip"), "install", "--quiet", "--disable-pip-version-check", *wanted)
-        stamp.write_text("\n".join(wanted))
+def ensure_student_env(env, python, kit, log=print):
+    """The students' environment: the kit's packages and a single-user server, no babygrad, and nbgrader's
+    instructor extensions switched off."""
+    env = ensure_env(env, python, student_requirements(kit), log)
     jupyter = env / "etc" / "jupyter"
     (jupyter / "jupyter_server_config.d").mkdir(parents=True, exist_ok=True)
     (jupyter / "jupyter_server_config.d" / "nbgrader.json").write_text(json.dumps({"ServerApp": {
@@ -160,7 +190,7 @@ class Hub:
     """The folders and accounts of one course's hub, made (or found again) by `prepare`."""
 
     def __init__(self, roster, state, course_id="babygrad", instructor="instructor", course=None, exchange=None,
-                 homes=Path("/home"), student_env=None, port=8000, lti=None):
+                 homes=Path("/home"), student_env=None, instructor_env=None, python=None, port=8000, lti=None):
         self.roster = read_roster(roster)
         self.state = Path(state).resolve()
         self.course_id = course_id
@@ -169,6 +199,11 @@ class Hub:
         self.course = Path(course).resolve() if course else self.homes / instructor / course_id
         self.exchange = Path(exchange).resolve() if exchange else self.state / "exchange"
         self.student_env = Path(student_env).resolve() if student_env else self.state / "student-env"
+        self.python = base_python(python)
+        # The instructor's server runs the course's tools: this environment's, or a copy of it made from a Python
+        # the instructor's account may run.
+        own = Path(sys.prefix) if runnable_by_anyone(sys.executable) else self.state / "instructor-env"
+        self.instructor_env = Path(instructor_env).resolve() if instructor_env else own
         self.port = port
         self.lti = lti
         if not USER_NAME.fullmatch(instructor):
@@ -206,7 +241,9 @@ class Hub:
         self.prepare_exchange()
         self.prepare_course(log)
         kit = ensure_template_kit(self.state / "kit")
-        ensure_student_env(self.student_env, kit, log)
+        ensure_student_env(self.student_env, self.python, kit, log)
+        if self.instructor_env != Path(sys.prefix):
+            ensure_env(self.instructor_env, self.python, instructor_requirements(), log)
         (self.student_env / "etc" / "jupyter" / "nbgrader_config.py").write_text(
             exchange_settings(self.course_id, self.exchange))
         for student in self.students:
@@ -233,10 +270,10 @@ class Hub:
             from autograder.cli import init
             log(f"Making the course folder {self.course}")
             init(self.course)
-            chown_tree(self.course, self.instructor)
+        course_config(self.course)  # a clear error when it is not a course folder
         if self.course.stat().st_uid != pwd.getpwnam(self.instructor).pw_uid:
-            raise ValueError(f"the course folder {self.course} does not belong to the instructor {self.instructor}: "
-                             f"chown -R {self.instructor} {self.course}")
+            log(f"Giving the course folder {self.course} to {self.instructor}")
+            chown_tree(self.course, self.instructor)
         os.chmod(self.course, 0o700)
         config = self.homes / self.instructor / ".jupyter"
         config.mkdir(exist_ok=True)
@@ -256,7 +293,7 @@ class Hub:
         return {"port": self.port, "hub_port": free_port(), "proxy_port": free_port(), "state": str(self.state),
                 "private": str(self.private), "instructor": self.instructor, "students": self.students,
                 "course": str(self.course), "student_env": str(self.student_env),
-                "instructor_env": sys.prefix, "lti": self.lti}
+                "instructor_env": str(self.instructor_env), "lti": self.lti}
 
     def write_config(self):
         path = self.state / "jupyterhub_config.py"

@@ -8,10 +8,7 @@ sign-in through a learning platform: a platform simulated on 127.0.0.1 (its own 
 student with a signed LTI 1.3 id_token, and the student lands in their server.
 
 The accounts, homes and folders the tests make are removed at the end; the hub stops every server it started."""
-import base64
 import csv
-import grp
-import hashlib
 import json
 import os
 import pwd
@@ -32,12 +29,14 @@ import pytest
 
 from autograder.classroom import submission
 from autograder.course import REPO
-from autograder.hub import class_group, free_port, read_roster
+from autograder.hub import class_group, free_port, runnable_by_anyone
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking"]
 CHAPTER = "01_tensor"
 BIN = Path(sys.executable).parent
+# The accounts' environments take minutes of pip to make: in a folder named here, they are made once and kept.
+ENVS = os.environ.get("BABYGRAD_HUB_ENVS")
 
 pytestmark = [
     pytest.mark.filterwarnings("ignore::DeprecationWarning"),
@@ -48,11 +47,12 @@ pytestmark = [
 ]
 
 
-def as_user(user, *command, cwd, check=True):
-    """Run `command` as the Unix user `user`, as their server would: their home, their name for nbgrader."""
+def as_user(user, *command, cwd, env, check=True):
+    """Run `command` as the Unix user `user` in the environment `env`, as their server would: their home, their
+    name for nbgrader."""
     home = pwd.getpwnam(user).pw_dir
     return subprocess.run(["runuser", "-u", user, "--", "env", "-i", f"HOME={home}", f"USER={user}",
-                           f"JUPYTERHUB_USER={user}", f"PATH={BIN}:/usr/bin:/bin", *command],
+                           f"JUPYTERHUB_USER={user}", f"PATH={env}/bin:/usr/bin:/bin", *command],
                           cwd=cwd, capture_output=True, text=True, check=check, timeout=600)
 
 
@@ -68,12 +68,16 @@ class Class:
         self.roster = self.base / "roster.csv"
         self.roster.write_text("id,name\n" + "".join(f"{s},Student {s}\n" for s in self.students))
         self.state, self.homes = self.base / "state", self.base / "homes"
-        self.course = self.homes / self.instructor / self.course_id
+        self.course = self.base / "course"
         self.port = free_port()
+        self.student_env = Path(ENVS or self.state) / "student-env"
+        own = BIN.parent if runnable_by_anyone(sys.executable) else self.state / "instructor-env"
+        self.instructor_env = Path(ENVS) / "instructor-env" if ENVS else own
 
     def options(self, *extra):
         return [str(self.roster), "--state", str(self.state), "--homes", str(self.homes), "--port", str(self.port),
-                "--course-id", self.course_id, "--instructor", self.instructor, "--course", str(self.course), *extra]
+                "--course-id", self.course_id, "--instructor", self.instructor, "--course", str(self.course),
+                "--student-env", str(self.student_env), "--instructor-env", str(self.instructor_env), *extra]
 
     def make_course(self):
         """Chapter 01 alone, generated: the proof needs no other chapter."""
@@ -107,9 +111,10 @@ class Class:
         hub.send_signal(signal.SIGINT)
         assert hub.wait(timeout=60) == 0, "".join(log)
         left = subprocess.run(["pgrep", "-u", ",".join([self.instructor, *self.students])], capture_output=True,
-                              text=True).stdout
+                              text=True, check=False).stdout
         assert not left, f"processes left behind after Ctrl-C: {left}"
-        assert not subprocess.run(["pgrep", "-f", f"127.0.0.1:{self.port}"], capture_output=True).stdout
+        assert not subprocess.run(["pgrep", "-f", f"127.0.0.1:{self.port}"], capture_output=True,
+                                  check=False).stdout
 
     def remove(self):
         for name in [self.instructor, *self.students]:
@@ -117,8 +122,8 @@ class Class:
                 pwd.getpwnam(name)
             except KeyError:
                 continue
-            subprocess.run(["userdel", "--remove", name], capture_output=True)
-        subprocess.run(["groupdel", class_group(self.course_id)], capture_output=True)
+            subprocess.run(["userdel", "--remove", name], capture_output=True, check=False)
+        subprocess.run(["groupdel", class_group(self.course_id)], capture_output=True, check=False)
         shutil.rmtree(self.base, ignore_errors=True)
 
 
@@ -168,7 +173,8 @@ def test_a_class_hands_in_and_gets_feedback_through_the_hub(course, browser, tmp
         assert set(passwords) == {course.instructor, *course.students}
         hub_ready = time.monotonic()
 
-        as_user(course.instructor, "nbgrader", "release_assignment", CHAPTER, cwd=course.course)
+        instructor = {"cwd": course.course, "env": course.instructor_env}
+        as_user(course.instructor, "nbgrader", "release_assignment", CHAPTER, **instructor)
 
         release = course.course / "release" / CHAPTER / "tensor.ipynb"
         source = course.course / "source" / CHAPTER / "tensor.ipynb"
@@ -187,11 +193,11 @@ def test_a_class_hands_in_and_gets_feedback_through_the_hub(course, browser, tmp
             assignments.locator("#submitted_assignments_list").get_by_text(CHAPTER).wait_for()
         handed_in = time.monotonic()
 
-        as_user(course.instructor, "nbgrader", "collect", CHAPTER, cwd=course.course)
-        graded = as_user(course.instructor, "babygrad-course", "grade", CHAPTER, "--workers", "1", cwd=course.course)
+        as_user(course.instructor, "nbgrader", "collect", CHAPTER, **instructor)
+        graded = as_user(course.instructor, "babygrad-course", "grade", CHAPTER, "--workers", "1", **instructor)
         for command in (["generate_feedback"], ["release_feedback"]):
-            as_user(course.instructor, "nbgrader", *command, CHAPTER, cwd=course.course)
-        as_user(course.instructor, "nbgrader", "export", cwd=course.course)
+            as_user(course.instructor, "nbgrader", *command, CHAPTER, **instructor)
+        as_user(course.instructor, "nbgrader", "export", **instructor)
         scores = {row["student_id"]: float(row["score"]) for row in csv.DictReader(
             (course.course / "grades.csv").open()) if row["assignment"] == CHAPTER}
         assert scores[course.students[0]] == 100, graded.stdout
@@ -224,13 +230,13 @@ def students_are_kept_apart(course):
     ada, bob = course.students
     inbound = course.state / "exchange" / course.course_id / "inbound"
     for path in [course.homes / bob, course.course, course.course / "gradebook.db", inbound]:
-        listing = as_user(ada, "ls", str(path), cwd="/", check=False)
+        listing = as_user(ada, "ls", str(path), cwd="/", env=course.student_env, check=False)
         assert listing.returncode != 0 and "Permission denied" in listing.stderr, (path, listing.stdout)
-    env = course.state / "student-env"
-    no_reference = as_user(ada, str(env / "bin" / "python"), "-c", "import babygrad", cwd="/", check=False)
+    env = course.student_env
+    no_reference = as_user(ada, "python", "-c", "import babygrad", cwd="/", env=env, check=False)
     assert "No module named 'babygrad'" in no_reference.stderr
-    kit = as_user(ada, str(env / "bin" / "python"), "-c", "import babygrad.tensor as t; print(t.__file__)",
-                  cwd=course.homes / ada / "babygrad")
+    kit = as_user(ada, "python", "-c", "import babygrad.tensor as t; print(t.__file__)",
+                  cwd=course.homes / ada / "babygrad", env=env)
     assert kit.stdout.strip() == str(course.homes / ada / "babygrad" / "babygrad" / "tensor.py")
 
 
