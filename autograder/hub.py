@@ -30,7 +30,7 @@ from importlib.metadata import version
 from pathlib import Path
 from pprint import pformat
 
-from autograder.course import RELEASE, chapters, course_config
+from autograder.course import RELEASE, REPO, chapters, course_config
 
 # A roster id becomes a Unix user name and a JupyterHub user name: both accept these.
 USER_NAME = re.compile(r"[a-z_][a-z0-9_-]{0,31}")
@@ -127,16 +127,18 @@ def ensure_env(env, python, requirements, log=print):
             shutil.rmtree(env)
         run(python, "-m", "venv", str(env))
         (env / "requirements.txt").write_text("\n".join(requirements) + "\n")
-        run(str(env / "bin" / "pip"), "install", "--quiet", "--disable-pip-version-check",
-            "-r", str(env / "requirements.txt"))
+        installed = subprocess.run([str(env / "bin" / "pip"), "install", "--quiet", "--disable-pip-version-check",
+                                    "-r", str(env / "requirements.txt")], capture_output=True, text=True, check=False)
+        if installed.returncode:
+            raise RuntimeError(f"pip could not make {env}:\n{installed.stderr[-3000:]}")
         stamp.write_text("\n".join(requirements))
     return env
 
 
 def instructor_requirements():
-    """What this environment holds, pinned (`pip freeze`): the instructor's server runs the same course tools."""
-    frozen = run(sys.executable, "-m", "pip", "freeze", "--disable-pip-version-check").stdout
-    return [line for line in frozen.splitlines() if line and not line.startswith("#")]
+    """The course's tools, as this checkout installs them (the Python may differ from this one's, so nothing is
+    pinned)."""
+    return [f"--editable={REPO}[course,hub]"]
 
 
 def student_requirements(kit):

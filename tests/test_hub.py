@@ -183,7 +183,7 @@ def test_a_class_hands_in_and_gets_feedback_through_the_hub(course, browser, tmp
         for student in course.students:
             page = pages[student] = sign_in(browser, course, student, passwords[student])
             assignments = open_assignment_list(page)
-            assignments.locator("#released_assignments_list").get_by_role("button", name="Fetch").click()
+            assignments.locator("#released_assignments_list").get_by_role("button", name="Fetch", exact=True).click()
             fetched = assignments.locator("#fetched_assignments_list")
             fetched.get_by_text(CHAPTER).wait_for()
             notebook = course.homes / student / "babygrad" / CHAPTER / "tensor.ipynb"
@@ -205,7 +205,7 @@ def test_a_class_hands_in_and_gets_feedback_through_the_hub(course, browser, tmp
 
         for student, page in pages.items():
             assignments = page.locator(".nbgrader-mainarea-widget")
-            assignments.get_by_role("button", name="Refresh").first.click()
+            assignments.locator("#refresh_assignments_list").click()
             assignments.get_by_role("button", name="Fetch Feedback").click()
             assignments.get_by_text("(view feedback)").click()
             feedback = next((course.homes / student / "babygrad" / CHAPTER / "feedback").glob("*/tensor.html"))
