@@ -6,6 +6,7 @@
     babygrad-course kit DIR             the folder a student works in
     babygrad-course build [--check]     regenerate babygrad/ and release/ from source/
     babygrad-course demo                grade a sample class, start to finish
+    babygrad-course hub ROSTER          serve the course to a class on JupyterHub, on this machine
 """
 import argparse
 import json
@@ -138,6 +139,28 @@ def demo(arguments):
     return 0
 
 
+def hub(arguments):
+    from autograder.hub import Hub
+    lti = {"issuer": arguments.lti_issuer, "client_id": arguments.lti_client_id,
+           "authorize_url": arguments.lti_authorize_url, "jwks_url": arguments.lti_jwks_url,
+           "username_claim": arguments.lti_username_claim}
+    if any(lti[key] for key in ("issuer", "client_id", "authorize_url", "jwks_url")):
+        missing = [f"--lti-{key.replace('_', '-')}" for key in ("issuer", "client_id", "authorize_url", "jwks_url")
+                   if not lti[key]]
+        if missing:
+            raise ValueError(f"LTI sign-in needs {', '.join(missing)} too")
+    else:
+        lti = None
+    course = Hub(arguments.roster, arguments.state, arguments.course_id, arguments.instructor, arguments.course,
+                 arguments.exchange, arguments.homes, arguments.student_env, arguments.instructor_env, arguments.python,
+                 arguments.port, lti)
+    course.prepare(log=say)
+    if not lti:
+        say(f"Passwords of new accounts (id,password): {course.private / 'passwords.csv'}")
+    say(f"The hub: http://127.0.0.1:{arguments.port}/ (Ctrl-C stops it and every server)")
+    return course.serve()
+
+
 def parser():
     commands = argparse.ArgumentParser(prog="babygrad-course", description=__doc__.split("\n\n")[0])
     verbs = commands.add_subparsers(dest="verb", required=True, metavar="COMMAND")
@@ -192,6 +215,42 @@ def parser():
                                         "feedback and a grades CSV, in a fresh folder.")
     verb.add_argument("--work", type=Path, help="folder for the run (default: a new temporary folder)")
     verb.set_defaults(run=demo)
+
+    verb = verbs.add_parser("hub", help="serve the course to a class on JupyterHub, on this machine",
+                            description="Start a JupyterHub on 127.0.0.1 serving one course (run as root). Each "
+                                        "person on the roster, and the instructor, gets a Unix account and a server "
+                                        "that runs as it; students work in their own kit, in an environment without "
+                                        "the reference babygrad, and hand in through nbgrader's exchange and "
+                                        "assignment list; the instructor grades in the course folder. Ctrl-C stops "
+                                        "the hub and every server.")
+    verb.add_argument("roster", type=Path, help="CSV of the class: student id, name (one row per student)")
+    verb.add_argument("--course-id", default="babygrad", help="nbgrader's course id (default: babygrad)")
+    verb.add_argument("--instructor", default="instructor", help="the instructor's account (default: instructor)")
+    verb.add_argument("--course", type=Path, help="the course folder, made with `init` when missing "
+                                                  "(default: the instructor's home/COURSE_ID)")
+    verb.add_argument("--state", type=Path, default=Path("/srv/babygrad-hub"),
+                      help="the hub's own folder: its database, the passwords, the students' environment "
+                           "(default: /srv/babygrad-hub)")
+    verb.add_argument("--exchange", type=Path, help="nbgrader's exchange folder (default: STATE/exchange)")
+    verb.add_argument("--homes", type=Path, default=Path("/home"), help="where accounts' homes are made "
+                                                                        "(default: /home)")
+    verb.add_argument("--student-env", type=Path, help="the students' Python environment, made when missing "
+                                                       "(default: STATE/student-env)")
+    verb.add_argument("--instructor-env", type=Path, help="the instructor's Python environment (default: this one "
+                                                          "when every account may run its Python, else a copy of it "
+                                                          "made in STATE/instructor-env)")
+    verb.add_argument("--python", help="the Python the environments are made from, which every account must be able "
+                                       "to run (default: this one's, else /usr/bin/python3.X of the same version)")
+    verb.add_argument("--port", type=positive, default=8000, help="the hub's port on 127.0.0.1 (default: 8000)")
+    lti = verb.add_argument_group("sign-in through a learning platform (LTI 1.3), instead of passwords")
+    lti.add_argument("--lti-issuer", metavar="URL", help="the platform's issuer, such as https://canvas.instructure.com")
+    lti.add_argument("--lti-client-id", metavar="ID", help="the client id the platform gave this tool")
+    lti.add_argument("--lti-authorize-url", metavar="URL", help="the platform's OIDC authorization end-point")
+    lti.add_argument("--lti-jwks-url", metavar="URL", help="the platform's public keys (JWKS)")
+    lti.add_argument("--lti-username-claim", metavar="CLAIM", default="custom_student_id",
+                     help="the id_token claim holding the roster's student id; custom_NAME reads the custom "
+                          "parameter NAME (default: custom_student_id)")
+    verb.set_defaults(run=hub)
     return commands
 
 
@@ -209,7 +268,7 @@ def main(argv=None):
     warnings.filterwarnings("ignore", category=SAWarning)
     try:
         return arguments.run(arguments)
-    except (ValueError, FileExistsError, FileNotFoundError) as error:
+    except (ValueError, FileExistsError, FileNotFoundError, PermissionError) as error:
         sys.exit(f"babygrad-course {arguments.verb}: {error}")
 
 
