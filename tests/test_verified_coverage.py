@@ -6,6 +6,7 @@ checks module maps every assertion of its hidden tests to the expectations that 
 that map complete and true, and show that wrong code the hidden tests catch, which a shorter list of checks let
 through (the verifier decided it right, the kernel alone wrong), now fails verification.
 """
+import importlib
 import json
 import re
 
@@ -30,7 +31,7 @@ def graded_cells(chapter, notebook):
 
 
 def hidden_map(chapter):
-    return __import__(f"autograder.grading.checks.ch{chapter}", fromlist=["HIDDEN"]).HIDDEN
+    return importlib.import_module(f"autograder.grading.checks.ch{chapter}").HIDDEN
 
 
 def test_the_assertions_of_a_hidden_test_are_read_by_what_they_say_they_check():
@@ -57,6 +58,8 @@ passed("test_f")
 @pytest.mark.parametrize("chapter, notebook", NOTEBOOKS)
 def test_every_assertion_of_the_hidden_tests_is_mapped_to_what_the_verifier_checks(chapter, notebook):
     mapped = hidden_map(chapter)
+    in_chapter = set().union(*(graded_cells(chapter, other) for each, other in NOTEBOOKS if each == chapter))
+    assert set(mapped) <= in_chapter, f"mapped cells the chapter does not grade: {sorted(set(mapped) - in_chapter)}"
     for grade_id, source in graded_cells(chapter, notebook).items():
         asserted, covered = hidden_assertions(source), mapped.get(grade_id, {})
         unmapped = [label for label in asserted if label not in covered]

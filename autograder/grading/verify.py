@@ -10,6 +10,7 @@ with pickles refused), runs the same steps on the reference library in its own p
 that is late, too large or malformed fails its cell. Nothing here imports the student's code.
 """
 import builtins
+import gc
 import io
 import json
 import logging
@@ -406,11 +407,17 @@ def judge(case, answer, reference, reference_arrays):
 
 def reference_answers(case):
     """The reference library's values for the case's steps, described as the probe describes them."""
-    with warnings.catch_warnings(), np.errstate(all="ignore"):  # NaN and overflow are answers here, not news
-        warnings.simplefilter("ignore")
-        # Steps that put a correct piece in the student's library have nothing to do in the reference.
-        steps = [step for step in case.steps if not step["call"].startswith("use_reference_")]
-        values = probe.run_steps(steps, case.inputs, babygrad)
+    collecting = gc.isenabled()
+    gc.disable()  # a graph as long as the tests' would make the collector walk all of the grader's objects, often
+    try:
+        with warnings.catch_warnings(), np.errstate(all="ignore"):  # NaN and overflow are answers here, not news
+            warnings.simplefilter("ignore")
+            # Steps that put a correct piece in the student's library have nothing to do in the reference.
+            steps = [step for step in case.steps if not step["call"].startswith("use_reference_")]
+            values = probe.run_steps(steps, case.inputs, babygrad)
+    finally:
+        if collecting:
+            gc.enable()
     arrays = {}
     report = case.for_probe()["report"]
     return {name: probe.describe(values[name], arrays) for name in report}, arrays

@@ -69,9 +69,11 @@ def test_tensor_init(case):
 def test_properties(case):
     rng = case.rng
     shape = tuple(int(n) for n in rng.integers(1, 5, size=rng.integers(1, 4)))
-    for what, value in (("a tensor", rng.normal(size=shape).astype(np.float32)), ("a scalar tensor", rng.normal()),
-                        ("an empty tensor", np.zeros((0, int(rng.integers(1, 5)))))):
-        t = case.tensor(value)
+    made = {"a tensor": case.tensor(rng.normal(size=shape), np.float32),
+            "a scalar tensor": case.call("lib.Tensor", float(rng.normal())),
+            "a 0-d tensor of an array": case.tensor(rng.normal()),
+            "an empty tensor": case.tensor(np.zeros((0, int(rng.integers(1, 5)))))}
+    for what, t in made.items():
         for name in ("shape", "ndim", "dtype", "size"):
             case.expect(case.call("attr", t, name), f"the {name} of {what}", "ask self.data")
 

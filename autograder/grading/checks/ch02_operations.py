@@ -239,8 +239,8 @@ def test_tensor_operators(case):
     case.expect(case.call("isinstance_tensor", by_numpy), "type of np.float64(n) * a", "a NumPy number must leave "
                 "the product to the Tensor: __array_ufunc__ = None")
     case.expect(case.call("attr", by_numpy, "data"), "np.float64(n) * a", like=own_forward(case, "MulScalar", (n,), ad))
-    twice_less = case.call("sub", case.call("sub", a, b), 1)
-    case.expect(case.call("attr", twice_less, "data"), "a - b - 1",
+    chained = case.call("sub", case.call("sub", a, b), 1)
+    case.expect(case.call("attr", chained, "data"), "a - b - 1",
                 like=own_forward(case, "AddScalar", (-1,), own_forward(case, "Sub", (), ad, bd)))
     # The operators must not upcast on their way to the scalar operations (whose own dtypes are their own cells').
     f32 = case.tensor(rng.uniform(0.5, 2, size=2), np.float32)
