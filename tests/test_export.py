@@ -176,8 +176,8 @@ def test_without_cell_ids_an_edited_cell_is_recognised_by_its_place_between_unch
 
 
 RULES = ["#| default_exp rules\nimport os, sys\nsys.path.insert(0, os.path.abspath('..'))\n%load_ext coursework.live",
-         "#| export\nclass Add:\n    pass\n\n\nclass Mul:\n    pass\n\n\ndef extend(cls):\n"
-         "    return lambda function: setattr(cls, function.__name__, function)",
+         ("#| export\nclass Add:\n    pass\n\n\nclass Mul:\n    pass\n\n\ndef extend(cls):\n"
+          "    return lambda function: setattr(cls, function.__name__, function)"),
          "#| export\n@extend(Add)\ndef backward(self):\n    return 'add rule, given'",
          "#| export\n@extend(Mul)\ndef backward(self):\n    # YOUR CODE HERE\n    raise NotImplementedError()",
          "#| export\n@extend(Mul)\ndef forward(self):\n    return 'forward, as written'",
