@@ -22,6 +22,11 @@ def shown(frame):
     return not any(path == hidden or hidden in path.parents for hidden in NOT_SHOWN)
 
 
+def in_a_cell(frame):
+    """Whether a frame runs the code of a notebook cell, which the kernel compiles into files of a folder of its own."""
+    return Path(frame.filename).parent.name.startswith("ipykernel_")
+
+
 class CheckError(AssertionError):
     """A check that failed; its message says what was expected, what came back, and a hint."""
 
@@ -30,6 +35,9 @@ class CheckError(AssertionError):
         the student's code raised inside `checking`, the frames are those that led to that error."""
         origin = self.__cause__ or self
         frames = [frame for frame in traceback.extract_tb(origin.__traceback__) if shown(frame)]
+        in_cells = [index for index, frame in enumerate(frames) if in_a_cell(frame)]
+        if in_cells:  # the line of the notebook that went wrong, not the library's insides below it
+            frames = frames[:in_cells[-1] + 1]
         return [*traceback.format_list(frames), f"{type(self).__name__}: {self}"]
 
 

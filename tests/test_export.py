@@ -176,8 +176,8 @@ def test_without_cell_ids_an_edited_cell_is_recognised_by_its_place_between_unch
 
 
 RULES = ["#| default_exp rules\nimport os, sys\nsys.path.insert(0, os.path.abspath('..'))\n%load_ext coursework.live",
-         "#| export\nclass Add:\n    pass\n\n\nclass Mul:\n    pass\n\n\ndef extend(cls):\n"
-         "    return lambda function: setattr(cls, function.__name__, function)",
+         ("#| export\nclass Add:\n    pass\n\n\nclass Mul:\n    pass\n\n\ndef extend(cls):\n"
+          "    return lambda function: setattr(cls, function.__name__, function)"),
          "#| export\n@extend(Add)\ndef backward(self):\n    return 'add rule, given'",
          "#| export\n@extend(Mul)\ndef backward(self):\n    # YOUR CODE HERE\n    raise NotImplementedError()",
          "#| export\n@extend(Mul)\ndef forward(self):\n    return 'forward, as written'",
@@ -248,3 +248,18 @@ def test_only_nbgraders_bare_placeholder_counts_as_unfinished(tmp_path):
                       "    def __call__(self):\n        # YOUR CODE HERE\n        raise NotImplementedError()\n\n\n"
                       "@extend(Tensor)\ndef exp(self):\n    raise NotImplementedError\n")
     assert stubs(module) == ["Function.__call__", "Tensor.exp"]
+
+
+def test_a_chapter_whose_earlier_module_is_not_its_notebooks_says_so_in_its_first_cell(tmp_path):
+    """The earlier chapter's module was written over (a cell written twice): the next chapter's set-up names it."""
+    from autograder.course import REPO
+    kit = make_kit(tmp_path / "kit")
+    reference = (REPO / "babygrad" / "tensor.py").read_text().split("\n", 1)[1]
+    (kit / "babygrad" / "tensor.py").write_text(
+        "# Generated from 01_tensor/tensor.ipynb by coursework.export.\n" + reference
+        + "\n\n@extend(Tensor)\ndef numpy(self):\n    return self.data\n")
+    setup = next(cell.source for cell in nbformat.read(kit / "02_operations" / "operations.ipynb", 4).cells
+                 if cell.cell_type == "code")
+    [output] = run(notebook(setup), kit / "02_operations", allow_errors=True)
+    assert "Your babygrad/tensor.py is not what chapter 01 (01_tensor/tensor.ipynb) defines: Tensor.numpy is " \
+           "defined 2 times." in output
