@@ -10,6 +10,7 @@ from tests.environments import UV, fresh_environment, isolated
 
 REPO = Path(__file__).resolve().parent.parent
 # What the wheel is built from; the rest of the checkout (tests, benchmarks, a build/ left over) stays behind.
+LEFT_OUT = shutil.ignore_patterns("__pycache__", ".ipynb_checkpoints")
 BUILT_FROM = ["pyproject.toml", "README.md", "nbgrader_config.py", "source", "release", "babygrad", "coursework",
               "autograder"]
 
@@ -20,7 +21,7 @@ def build_wheel(folder):
     tree.mkdir()
     for name in BUILT_FROM:
         if (REPO / name).is_dir():
-            shutil.copytree(REPO / name, tree / name, ignore=shutil.ignore_patterns("__pycache__", ".ipynb_checkpoints"))
+            shutil.copytree(REPO / name, tree / name, ignore=LEFT_OUT)
         else:
             shutil.copy(REPO / name, tree / name)
     subprocess.run([UV, "build", "--quiet", "--wheel", "--out-dir", str(folder / "dist"), str(tree)], check=True)
