@@ -4,6 +4,7 @@ import re
 import shutil
 import subprocess
 import sys
+from pathlib import Path
 
 from autograder.classroom import answered
 from autograder.course import REFERENCE, RELEASE, SOURCE, chapter_notebooks
@@ -23,7 +24,11 @@ def test_a_student_who_fills_in_chapter_01_can_import_their_own_tensor(tmp_path)
     notebook_path = kit / "01_tensor" / "tensor.ipynb"
     notebook = answered(RELEASE / "01_tensor" / "tensor.ipynb", SOURCE / "01_tensor" / "tensor.ipynb")
     notebook_path.write_text(json.dumps(notebook))  # the student's saved work
-    run(nbformat.reads(notebook_path.read_text(), as_version=4), notebook_path.parent)
+    kernel = nbformat.reads(notebook_path.read_text(), as_version=4)
+    kernel.cells.append(nbformat.v4.new_code_cell("import babygrad\nprint(babygrad.__file__)"))
+    outputs = run(kernel, notebook_path.parent)
+    # The reference is installed where these tests run, as on an instructor's machine: the kit's package wins.
+    assert Path(outputs[-1].strip()).resolve() == (kit / "babygrad" / "__init__.py").resolve()
 
     mine = subprocess.run([sys.executable, "-c", "import babygrad; print(babygrad.Tensor([1, 2]))"], cwd=kit,
                           capture_output=True, text=True)
@@ -208,7 +213,8 @@ def test_a_fresh_environment_made_from_the_kits_requirements_alone_runs_chapter_
     assert imports.returncode == 0, imports.stderr
 
     notebook = kit / "01_tensor" / "tensor.ipynb"
-    notebook.write_text(json.dumps(answered(RELEASE / "01_tensor" / notebook.name, SOURCE / "01_tensor" / notebook.name)))
+    answers = answered(RELEASE / "01_tensor" / "tensor.ipynb", SOURCE / "01_tensor" / "tensor.ipynb")
+    notebook.write_text(json.dumps(answers))
     executed = subprocess.run([venv / "jupyter", "execute", "--inplace", notebook], env=isolated(venv, home),
                               capture_output=True, text=True, timeout=300)
     assert executed.returncode == 0, executed.stderr

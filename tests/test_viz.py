@@ -493,3 +493,15 @@ def test_stepper_frames_share_one_layout_that_fits_the_notebook_and_the_widget_n
         html = stepper.html(i)
         assert html.count("Ledger (gradients waiting)") == 1 and f"Step {i}/" not in html
     assert "waiting:" not in stepper.frame(2).source        # the ledger box is the one place it is written
+
+
+def test_draw_names_the_chapter_whose_stub_it_ran_into(tmp_path, monkeypatch):
+    module = tmp_path / "tensor.py"                                  # a student's package, chapter 1 unfinished
+    module.write_text("# Generated from 01_tensor/tensor.ipynb by coursework.export. Edit the notebook, not this "
+                      "file.\ndef shape(self):\n    raise NotImplementedError()\n")
+    stubs = {}
+    exec(compile(module.read_text(), str(module), "exec"), stubs)
+    monkeypatch.setattr(Tensor, "shape", property(stubs["shape"]))
+    with pytest.raises(viz.ChapterNotFinished, match="draw runs your shape, which is not written yet: finish "
+                                                     "01_tensor/tensor.ipynb and run its cells"):
+        draw(Tensor([1.0]))
