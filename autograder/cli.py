@@ -100,7 +100,8 @@ def grade(arguments):
         return 2
     write_results(course, arguments.chapter, results)
     say(score_table(results))
-    say(f"Logs: {course / 'logs' / arguments.chapter}")
+    say(f"Logs: {course / 'logs' / arguments.chapter}\n"
+        f"Gradebook: {shown_url(nbgrader_for_course(course, db_url=arguments.db).coursedir.db_url)}")
     return 0
 
 
