@@ -12,6 +12,7 @@ import io
 import json
 import sys
 from dataclasses import dataclass, field
+from functools import cache
 from pathlib import Path
 
 TAMPERING = "Suspected tampering"
@@ -259,6 +260,7 @@ def elsewhere(course, where):
     return None
 
 
+@cache  # once per command: nbgrader reads its configuration more than once
 def warn_if_elsewhere(course, db_url):
     """For nbgrader's own commands run in a course folder: say so on stderr when the gradebook they read holds
     nothing graded while `babygrad-course grade` graded submissions here, rather than write an empty result."""

@@ -38,7 +38,8 @@ def hand_in(course):
             for name, text in submission(release, course / "source" / CHAPTER / release.name, student).items():
                 if student == "buggy":
                     notebook = json.loads(text)
-                    notebook["cells"].append({"cell_type": "markdown", "metadata": {}, "source": SCRIPTED})
+                    notebook["cells"].append({"cell_type": "markdown", "id": "scripts", "metadata": {},
+                                              "source": SCRIPTED})
                     text = json.dumps(notebook)
                 (folder / name).parent.mkdir(parents=True, exist_ok=True)
                 (folder / name).write_text(text, encoding="utf-8")
@@ -138,7 +139,7 @@ def test_the_reports_struggles_count_answered_submissions_and_match_the_csv(post
     assert "blank: every answer as released" in page and "not graded: NotJSONError" in page
 
 
-def test_the_report_says_where_it_looked_when_the_gradebook_is_elsewhere(postgres_course, tmp_path):
+def test_the_report_and_nbgrader_say_where_they_looked_when_the_gradebook_is_elsewhere(postgres_course, tmp_path):
     course = tmp_path / "course"
     shutil.copytree(postgres_course[0], course)
     config = course / "nbgrader_config.py"
@@ -146,6 +147,7 @@ def test_the_report_says_where_it_looked_when_the_gradebook_is_elsewhere(postgre
     with pytest.raises(SystemExit) as stopped:
         cli.main(["report", "--course", str(course)])
     assert f"sqlite:///{course / 'gradebook.db'}" in str(stopped.value.code) and CHAPTER in str(stopped.value.code)
+    assert "the grades are in another gradebook" in nbgrader(course, "export")
 
 
 def test_a_feedback_page_read_offline_typesets_its_maths_and_shows_its_pictures(postgres_course):
