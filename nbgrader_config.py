@@ -102,9 +102,13 @@ c.GenerateFeedback.preprocessors = [
     "nbconvert.preprocessors.CSSHTMLHeaderPreprocessor",
 ]
 # A submission nbgrader could not grade (not a notebook, or not runnable) gets a page too, saying why it scored 0 and
-# what to hand in instead, which `nbgrader release_feedback` delivers like the others.
-if sys.argv[1:2] == ["generate_feedback"]:
+# what to hand in instead, which `nbgrader release_feedback` delivers like the others. And nbgrader's commands that
+# read grades say so when their gradebook holds none while `babygrad-course grade` graded here (it wrote elsewhere).
+if sys.argv[1:2] in (["generate_feedback"], ["export"]):
     from autograder.grading.feedback import write_ungradable_feedback
+    from autograder.report import warn_if_elsewhere
 
-    write_ungradable_feedback(".", c.CourseDirectory.db_url if "db_url" in c.CourseDirectory else
-                              "sqlite:///gradebook.db")
+    URL = c.CourseDirectory.db_url if "db_url" in c.CourseDirectory else "sqlite:///gradebook.db"
+    warn_if_elsewhere(".", URL)
+    if sys.argv[1] == "generate_feedback":
+        write_ungradable_feedback(".", URL)

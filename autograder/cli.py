@@ -103,7 +103,8 @@ def grade(arguments):
         failed = None
     write_results(course, arguments.chapter, results)
     say(score_table(results))
-    say(f"Logs: {course / 'logs' / arguments.chapter}")
+    say(f"Logs: {course / 'logs' / arguments.chapter}\n"
+        f"Gradebook: {shown_url(nbgrader_for_course(course, db_url=arguments.db).coursedir.db_url)}")
     if failed:
         say(f"The grader failed after {len(results)} of {len(students)} submissions: {failed}")
         return 2

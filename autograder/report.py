@@ -10,7 +10,9 @@ import base64
 import html
 import io
 import json
+import sys
 from dataclasses import dataclass, field
+from functools import cache
 from pathlib import Path
 
 TAMPERING = "Suspected tampering"
@@ -46,6 +48,7 @@ class Chapter:
 def read_class(course, db_url=None):
     """Every chapter's scores, lost points and flags, as the gradebook holds them."""
     from nbgrader.api import Gradebook
+
     from autograder.course import nbgrader_for_course
 
     api = nbgrader_for_course(course, db_url=db_url)
@@ -243,9 +246,28 @@ def write_report(course, out=None, db_url=None):
 def nothing_graded(course, db_url):
     from autograder.course import nbgrader_for_course, shown_url
     where = shown_url(nbgrader_for_course(course, db_url=db_url).coursedir.db_url)
+    return elsewhere(course, where) or \
+        f"the gradebook at {where} holds no graded submission yet: run babygrad-course grade CHAPTER first"
+
+
+def elsewhere(course, where):
+    """Why a gradebook with nothing graded in it is not the one `babygrad-course grade` wrote to, or None."""
     graded = sorted(path.parent.name for path in Path(course).glob("logs/*/results.json"))
     if graded:
         return (f"the gradebook at {where} holds no graded submission, yet babygrad-course grade graded "
-                f"{', '.join(graded)} in {course}: the grades are in another gradebook (give its URL with --db, or "
-                f"make it the course's with `babygrad-course init --db`)")
-    return f"the gradebook at {where} holds no graded submission yet: run babygrad-course grade CHAPTER first"
+                f"{', '.join(graded)} in {Path(course).resolve()}: the grades are in another gradebook (give its URL "
+                f"with --db, or make it the course's with `babygrad-course init --db`)")
+    return None
+
+
+@cache  # once per command: nbgrader reads its configuration more than once
+def warn_if_elsewhere(course, db_url):
+    """For nbgrader's own commands run in a course folder: say so on stderr when the gradebook they read holds
+    nothing graded while `babygrad-course grade` graded submissions here, rather than write an empty result."""
+    from nbgrader.api import Gradebook
+
+    from autograder.course import shown_url
+    with Gradebook(db_url) as gradebook:
+        empty = not any(assignment.submissions for assignment in gradebook.assignments)
+    if empty and elsewhere(course, shown_url(db_url)):
+        print(f"Warning: {elsewhere(course, shown_url(db_url))}", file=sys.stderr)

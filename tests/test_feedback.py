@@ -24,12 +24,23 @@ STUDENTS = ["perfect", "buggy", "stubs", "invalid_json"]
 BIN = Path(sys.executable).parent
 
 
+# What a student may write in a markdown cell of their own: it must show as text, and nothing of it run.
+SCRIPTED = "<script>document.title = 'ran'</script><img src=x onerror=\"document.title = 'ran'\"> " \
+           "$\\href{javascript:document.title='ran'}{x}$"
+
+
 def hand_in(course):
-    """The sample class's submissions of the chapter, as nbgrader's exchange collects them."""
+    """The sample class's submissions of the chapter, as nbgrader's exchange collects them; the buggy student
+    adds a markdown cell of scripts."""
     for release in sorted((course / "release" / CHAPTER).glob("*.ipynb")):
         for student in STUDENTS:
             folder = course / "submitted" / student / CHAPTER
             for name, text in submission(release, course / "source" / CHAPTER / release.name, student).items():
+                if student == "buggy":
+                    notebook = json.loads(text)
+                    notebook["cells"].append({"cell_type": "markdown", "id": "scripts", "metadata": {},
+                                              "source": SCRIPTED})
+                    text = json.dumps(notebook)
                 (folder / name).parent.mkdir(parents=True, exist_ok=True)
                 (folder / name).write_text(text, encoding="utf-8")
             (folder / "timestamp.txt").write_text("2027-01-15 10:00:00.000000 UTC")
@@ -128,7 +139,7 @@ def test_the_reports_struggles_count_answered_submissions_and_match_the_csv(post
     assert "blank: every answer as released" in page and "not graded: NotJSONError" in page
 
 
-def test_the_report_says_where_it_looked_when_the_gradebook_is_elsewhere(postgres_course, tmp_path):
+def test_the_report_and_nbgrader_say_where_they_looked_when_the_gradebook_is_elsewhere(postgres_course, tmp_path):
     course = tmp_path / "course"
     shutil.copytree(postgres_course[0], course)
     config = course / "nbgrader_config.py"
@@ -136,6 +147,7 @@ def test_the_report_says_where_it_looked_when_the_gradebook_is_elsewhere(postgre
     with pytest.raises(SystemExit) as stopped:
         cli.main(["report", "--course", str(course)])
     assert f"sqlite:///{course / 'gradebook.db'}" in str(stopped.value.code) and CHAPTER in str(stopped.value.code)
+    assert "the grades are in another gradebook" in nbgrader(course, "export")
 
 
 def test_a_feedback_page_read_offline_typesets_its_maths_and_shows_its_pictures(postgres_course):
@@ -150,13 +162,15 @@ def test_a_feedback_page_read_offline_typesets_its_maths_and_shows_its_pictures(
         page.goto((course / "feedback" / "buggy" / CHAPTER / "operations.html").as_uri())
         page.wait_for_function("document.querySelectorAll('mjx-container').length > 0")
         text = page.inner_text("body")
+        title = page.title()
         formulas = page.locator("mjx-container").count()
         pictures = page.eval_on_selector_all('img[src^="data:image/svg+xml"]',
                                              "images => images.filter(image => image.naturalWidth > 0).length")
         browser.close()
-    assert asked == []
+    assert asked == [] and title == "operations"
+    assert SCRIPTED in text                                                # the student's cell, as typed
     assert formulas >= 10 and pictures >= 10
-    assert not re.findall(r"\$[^$\n]+\$|\\frac|\\partial", text)          # no raw TeX
+    assert not re.findall(r"\$[^$\n]+\$|\\frac|\\partial", text.replace(SCRIPTED, ""))  # no raw TeX
     assert not re.findall(r"&(amp|lt|gt|quot|#\d+);", text)                # escaped once
     assert "babygrad.viz.Drawing" not in text
     assert str(course) not in text and "/tmp/" not in text and "Not exported" not in text
