@@ -30,6 +30,10 @@ if __name__ == "__main__":  # started with -S: find the library, then this envir
 
 import numpy as np  # noqa: E402 (after the path is set)
 
+# What decides how a value is described, taken from NumPy before any student code runs (the private copy keeps
+# these even if the student's code replaces NumPy's names).
+NDARRAY, GENERIC, ASARRAY, SHARES_MEMORY = np.ndarray, np.generic, np.asarray, np.shares_memory
+
 MAX_TEXT = 2000     # characters kept of a string or an error message
 MAX_ITEMS = 64      # items described of a list or tuple
 MAX_ARRAY = 1 << 20  # numbers kept of one array
@@ -158,6 +162,14 @@ def install(module, name, source):
     setattr(getattr(sys.modules["babygrad"], module), name, namespace[name])
 
 
+def array(value):
+    """`value` if it is a NumPy array itself: the flags and memory a check asks about are the array's own, not what
+    an object of the student's says they are."""
+    if type(value) is not NDARRAY:
+        raise TypeError(f"not a NumPy array but a {type(value).__name__}")
+    return value
+
+
 def setitem(container, index, value):
     container[index] = value
 
@@ -165,15 +177,15 @@ def setitem(container, index, value):
 VERBS = {
     "attr": getattr, "is": lambda a, b: a is b, "len": len, "getitem": lambda a, i: a[i], "repr": repr,
     "str": str, "type_name": lambda a: type(a).__name__, "abs": abs, "scalar": lambda a: a[()],
-    "flags": lambda a: [bool(a.flags.writeable), bool(a.flags.c_contiguous)],
-    "shares_memory": lambda a, b: bool(np.shares_memory(a, b)), "is_grad_enabled": None,
+    "flags": lambda a: [bool(array(a).flags.writeable), bool(array(a).flags.c_contiguous)],
+    "shares_memory": lambda a, b: bool(SHARES_MEMORY(array(a), array(b))), "is_grad_enabled": None,
     "backward_of": backward_of, "chain": chain, "positions": positions, "make_op": make_op,
     "no_grad_call": no_grad_call, "backward_and_grad": backward_and_grad,
     "install": install,
     "add": lambda a, b: a + b, "sub": lambda a, b: a - b, "mul": lambda a, b: a * b,
     "truediv": lambda a, b: a / b, "pow": lambda a, b: a ** b, "neg": lambda a: -a, "matmul": lambda a, b: a @ b,
     "isinstance_tensor": lambda a: isinstance(a, sys.modules["babygrad"].Tensor),
-    "isinstance_ndarray": lambda a: isinstance(a, np.ndarray),
+    "isinstance_ndarray": lambda a: isinstance(a, NDARRAY),
     "is_a": is_a, "equals": lambda a, b: bool(a == b), "set": setattr, "setitem": setitem,
     "rng": np.random.default_rng, "sorted": sorted, "first_items": lambda pairs: [first for first, _ in pairs],
     "merged": lambda a, b: {**a, **b}, "without": lambda a, key: {k: v for k, v in a.items() if k != key},
@@ -240,13 +252,13 @@ def describe(value, arrays, depth=0):
                 "message": _text(value)}
     if value is None or type(value) in (bool, int, float, str):
         return {"kind": type(value).__name__, "value": value[:MAX_TEXT] if type(value) is str else value}
-    if type(value) is np.ndarray or isinstance(value, np.generic):
+    if type(value) is NDARRAY or isinstance(value, GENERIC):
         key = f"a{len(arrays)}"
-        array = np.asarray(value)
+        array = ASARRAY(value)
         if array.dtype.kind not in "biuf" or array.size > MAX_ARRAY:
             return {"kind": "object", "type": f"array of {array.dtype} with {array.size} numbers"}
         arrays[key] = array
-        return {"kind": "ndarray" if type(value) is np.ndarray else "numpy scalar", "array": key}
+        return {"kind": "ndarray" if type(value) is NDARRAY else "numpy scalar", "array": key}
     if lib is not None and isinstance(value, lib.Tensor) and depth < 2:
         return {"kind": "Tensor", "data": describe(value.data, arrays, depth + 1)}
     if type(value) in (tuple, list) and depth < 2:

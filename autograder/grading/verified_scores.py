@@ -105,7 +105,7 @@ class FlagComments(NbGraderPreprocessor):
         notes = {}
         for grade_id, note in flags.items():
             if grade_id in owners:
-                notes.setdefault(owners[grade_id], []).append(html.escape(note))
+                notes.setdefault(owners[grade_id], []).append(html.escape(note, quote=False))
         with Gradebook(info["db_url"]) as gradebook:
             for solution, texts in notes.items():
                 try:

@@ -4,10 +4,15 @@ The code the student wrote (the notebook's `#| export` cells, as the exporter wr
 sandboxed process, the probe (probe.py), in the library the grading kernel has: the reference for the chapters
 before, the release for the graded chapter's other notebooks (their tests never use each other's code, so a mistake
 in one notebook costs nothing in another, and none of the chapter's answers sits where the student's code could
-read it). The grader sends it
-the chapter's cases with inputs drawn afresh (checks/), reads back only plain data (JSON, and arrays from .npz
-with pickles refused), runs the same steps on the reference library in its own process, and compares. A reply
-that is late, too large or malformed fails its cell. Nothing here imports the student's code.
+read it). The grader sends it the chapter's cases one at a time, with inputs drawn afresh (checks/), runs the same
+steps on the reference library in its own process, and compares.
+
+The probe's folder is the student's as much as the grader's, so what is found there is untrusted input: only
+regular files are read, without following a link or waiting on a FIFO, of bounded size, as plain data (JSON of
+bounded nesting, arrays whose headers are checked before anything is allocated, no pickles), all under one deadline
+for the notebook. A reply that is late, too large or malformed fails its cell; anything else that goes wrong fails
+every cell. A message says what failed in the grader's words, never quoting what the student's code wrote (it could
+carry whatever that code read in the probe). Nothing here imports the student's code.
 """
 import builtins
 import gc
@@ -239,6 +244,16 @@ def import_error(path):
     return f"your code could not be imported ({name if known else 'an error'})"
 
 
+def remove(folder):
+    """Remove a verification's folder. The probe's last process can outlive the sandbox's first by a moment, and
+    write there meanwhile: try again until it is gone."""
+    for _ in range(100):
+        shutil.rmtree(folder, ignore_errors=True)
+        if not os.path.lexists(folder):
+            return
+        time.sleep(0.05)
+
+
 def stop(process):
     if process.poll() is None:
         try:
@@ -398,8 +413,8 @@ def judge(case, answer, reference, reference_arrays):
         except (KeyError, TypeError, ValueError, AttributeError):
             reason = "an answer that could not be read"
         if reason:
-            message = (f"{expectation.what}\n  expected: "
-                       f"{'what your own code gives another way' if expectation.like else shown(expected, expected_arrays)}\n"
+            wanted = "what your own code gives another way" if expectation.like else shown(expected, expected_arrays)
+            message = (f"{expectation.what}\n  expected: {wanted}\n"
                        f"  got:      {outline(got, arrays) if isinstance(got, dict) else 'no answer'} ({reason})")
             return message + (f"\n  hint: {expectation.hint}" if expectation.hint else "")
     return None
@@ -450,7 +465,8 @@ def verified(nb, chapter, course, notebook, checks):
     source = graded_notebook(course, chapter, notebook)
     cases = draw_cases(checks, secrets.randbits(64))
     order = list(cases)
-    with tempfile.TemporaryDirectory(prefix="babygrad-verify-") as private:
+    private = tempfile.mkdtemp(prefix="babygrad-verify-")
+    try:
         library = Path(private) / "library"
         folder = Path(private) / "probe"
         folder.mkdir()
@@ -465,6 +481,8 @@ def verified(nb, chapter, course, notebook, checks):
         answers = run_probe(folder, library, [with_correct_pieces(cases[grade_id].for_probe()) for grade_id in order],
                             lambda: references.update((grade_id, reference_answers(cases[grade_id]))
                                                       for grade_id in order))
+    finally:
+        remove(private)
     verdicts = {}
     for index, grade_id in enumerate(order):
         message = judge(cases[grade_id], answers.get(index, "no answer"), *references[grade_id])

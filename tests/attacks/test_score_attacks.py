@@ -72,7 +72,7 @@ def comments_and_page(graded, student):
 
 @pytest.mark.parametrize("student, reason", [
     ("missing_companion", "an answer with a part missing"),
-    ("deep_json", "nested deeper than any correct one"),
+    ("deep_json", "an answer that could not be read"),
     ("huge_array_header", "an array whose size is not what its header says"),
     ("special_files", "an answer that is not a plain file"),
 ])
