@@ -136,6 +136,7 @@ def test_a_worker_receives_no_hidden_test_of_another_chapter(small_course):
 
 def test_a_cluster_with_the_courses_keys_grades_and_refuses_any_other_client(small_course, tmp_path):
     from distributed import Client, LocalCluster
+    from distributed.security import Security
 
     from autograder.grading import parallel
     from autograder.grading.cluster import make_keys, security
@@ -144,7 +145,8 @@ def test_a_cluster_with_the_courses_keys_grades_and_refuses_any_other_client(sma
                       security=security(keys)) as cluster:
         address = cluster.scheduler_address
         assert address.startswith("tls://")
-        for stranger in (None, security(strangers)):
+        without_certificate = Security(require_encryption=True, tls_ca_file=str(keys / "ca.pem"))
+        for stranger in (without_certificate, security(strangers)):
             with pytest.raises((OSError, TimeoutError)):
                 Client(address, security=stranger, timeout=5)
         results = {result.student: result for result in parallel.grade(small_course, "01_tensor", scheduler=address,

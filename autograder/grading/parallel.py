@@ -12,6 +12,10 @@ is lost or written twice.
 
 Workers live as long as the run: each sets up its copy of the course and imports nbgrader once. Everything a
 worker needs travels as bytes, so Dask workers on other machines need no shared folder.
+
+No submission stops the class. Each is read when its turn comes, regular files only (a link, a FIFO or a device is
+refused unread), and whatever fails for one, in a worker or in the writer, is that submission's failure: 0 points,
+the reason in its log and the table, and grading goes on.
 """
 import hashlib
 import importlib
