@@ -73,8 +73,11 @@ c.SandboxedKernelManager.processes = 256
 c.SandboxedKernelManager.file_size = 64 * 1024 * 1024
 c.SandboxedKernelManager.open_files = 256
 c.SandboxedKernelManager.disk = 128 * 1024 * 1024
-# nbgrader keeps 1000 lines of each output and 100 of each traceback; the grader keeps 1 MiB of output per cell.
+# nbgrader keeps 1000 lines of each output and 100 of each traceback; the grader keeps 1 MiB of output per cell and
+# 16 MiB per notebook (an error is always kept, cut to size), and gives a whole notebook 600 seconds.
 c.SandboxedExecute.max_output_bytes = 1024 * 1024
+c.SandboxedExecute.max_notebook_output_bytes = 16 * 1024 * 1024
+c.SandboxedExecute.notebook_seconds = 600
 
 # Each cell gets 60 seconds; a cell that loops forever is interrupted and the rest of the notebook still runs.
 c.Execute.timeout = 60

@@ -2,6 +2,7 @@
 
     babygrad-course init DIR            a course folder ready to grade (plain `nbgrader autograde` works in it too)
     babygrad-course grade CHAPTER       autograde every submission of a chapter, on all cores or a Dask cluster
+    babygrad-course cluster-keys DIR    the keys a Dask cluster that grades needs (TLS, a certificate each)
     babygrad-course report              an HTML page of the class's results
     babygrad-course kit DIR             the folder a student works in
     babygrad-course build [--check]     regenerate babygrad/ and release/ from source/
@@ -91,7 +92,7 @@ def grade(arguments):
     try:
         with tqdm(total=len(students), unit="submission", file=sys.stderr) as bar:
             for result in grade_class(course, arguments.chapter, students, arguments.workers, arguments.scheduler,
-                                      arguments.db):
+                                      arguments.db, arguments.keys):
                 results.append(result)
                 bar.set_postfix_str(f"{result.student}: {result.score:g}/{result.max_score:g}")
                 bar.update()
@@ -108,6 +109,18 @@ def grade(arguments):
     if failed:
         say(f"The grader failed after {len(results)} of {len(students)} submissions: {failed}")
         return 2
+    return 0
+
+
+def cluster_keys(arguments):
+    from autograder.grading.cluster import make_keys
+    folder = make_keys(arguments.folder)
+    say(f"Keys in {folder}:\n"
+        f"  dask scheduler --tls-ca-file {folder}/ca.pem --tls-cert {folder}/scheduler.pem "
+        f"--tls-key {folder}/scheduler.pem\n"
+        f"  dask worker tls://HOST:8786 --tls-ca-file {folder}/ca.pem --tls-cert {folder}/worker.pem "
+        f"--tls-key {folder}/worker.pem\n"
+        f"  babygrad-course grade CHAPTER --scheduler tls://HOST:8786 --keys {folder}")
     return 0
 
 
@@ -183,10 +196,19 @@ def parser():
     verb.add_argument("--course", type=Path, default=Path("."), help="the course folder (default: here)")
     verb.add_argument("--student", nargs="+", metavar="ID", help="grade only these students")
     verb.add_argument("--workers", type=positive, metavar="N", help="worker processes (default: one per core)")
-    verb.add_argument("--scheduler", metavar="ADDRESS", help="run on the Dask cluster at tcp://HOST:PORT")
+    verb.add_argument("--scheduler", metavar="ADDRESS", help="run on the Dask cluster at tls://HOST:PORT")
+    verb.add_argument("--keys", type=Path, metavar="DIR", help="the cluster's keys (from cluster-keys)")
     verb.add_argument("--db", metavar="URL", help="the gradebook's database (nbgrader's db_url), "
                                                   "such as postgresql://USER@HOST/DB")
     verb.set_defaults(run=grade)
+
+    verb = verbs.add_parser("cluster-keys", help="the keys of a Dask cluster that grades",
+                            description="Write a certificate authority's certificate (ca.pem) and a certificate "
+                                        "with its key for the scheduler, the workers and the grader (ROLE.pem): "
+                                        "every connection of the cluster is then TLS, and only their holders "
+                                        "connect. The authority's key is not kept.")
+    verb.add_argument("folder", type=Path, help="where to write them (keep it private)")
+    verb.set_defaults(run=cluster_keys)
 
     verb = verbs.add_parser("report", help="an HTML page of the class's results",
                             description="Write an HTML page with pictures of the class's results, read from the "

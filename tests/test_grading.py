@@ -1,6 +1,7 @@
 """Grading a class with real nbgrader: the right scores, a reason for every failure, nothing a student can fake."""
 import csv
 import json
+import os
 
 import pytest
 
@@ -99,3 +100,72 @@ def test_a_warning_printed_by_correct_code_costs_no_points(graded_class):
     assert (result.score, result.problem) == (100, "")
     graded = (course / "autograded" / "noisy" / chapter / "tensor.ipynb").read_text()
     assert "UserWarning" not in graded
+
+
+# --- A cluster that grades for the course's keys only ----------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def small_course(tmp_path_factory):
+    """A course folder with chapter 01 generated, and two submissions: a perfect one, and one no file can hold."""
+    import shutil
+
+    from autograder.course import RELEASE, REPO, SOURCE, succeeded
+    from tests.attacks.sandbox_submissions import with_surrogate
+    course = tmp_path_factory.mktemp("cluster")
+    shutil.copytree(SOURCE, course / "source")
+    shutil.copytree(RELEASE, course / "release")
+    shutil.copy(REPO / "nbgrader_config.py", course)
+    succeeded(nbgrader(course).generate_assignment("01_tensor"), "generate_assignment")
+    release, source = course / "release" / "01_tensor" / "tensor.ipynb", course / "source" / "01_tensor" / "tensor.ipynb"
+    for student in ("perfect", "surrogate"):
+        notebook = answered(release, source)
+        if student == "surrogate":
+            with_surrogate(notebook)
+        (course / "submitted" / student / "01_tensor").mkdir(parents=True)
+        (course / "submitted" / student / "01_tensor" / "tensor.ipynb").write_text(json.dumps(notebook))
+    return course
+
+
+def test_a_worker_receives_no_hidden_test_of_another_chapter(small_course):
+    from autograder.grading.parallel import course_bundle
+    files = course_bundle(small_course, b"", "02_operations")["files"]
+    others = [name for name in files if name.startswith("source/") and "/02_operations/" not in name]
+    assert others and not [name for name in others if b"BEGIN HIDDEN TESTS" in files[name]]
+    assert any(b"BEGIN HIDDEN TESTS" in files[name] for name in files if "source/02_operations/" in name)
+
+
+def test_a_cluster_with_the_courses_keys_grades_and_refuses_any_other_client(small_course, tmp_path):
+    from distributed import Client, LocalCluster
+    from distributed.security import Security
+
+    from autograder.grading import parallel
+    from autograder.grading.cluster import make_keys, security
+    keys, strangers = make_keys(tmp_path / "keys"), make_keys(tmp_path / "strangers")
+    with LocalCluster(n_workers=1, threads_per_worker=1, processes=True, protocol="tls://", dashboard_address=None,
+                      security=security(keys)) as cluster:
+        address = cluster.scheduler_address
+        assert address.startswith("tls://")
+        without_certificate = Security(require_encryption=True, tls_ca_file=str(keys / "ca.pem"))
+        for stranger in (without_certificate, security(strangers)):
+            with pytest.raises((OSError, TimeoutError)):
+                Client(address, security=stranger, timeout=5)
+        results = {result.student: result for result in parallel.grade(small_course, "01_tensor", scheduler=address,
+                                                                          keys=keys)}
+    assert results["perfect"].score == 100 and results["perfect"].problem == ""
+    assert results["surrogate"].score == 0 and "UnicodeEncodeError" in results["surrogate"].problem
+
+
+def test_a_submission_is_read_without_following_links_or_blocking_and_as_nbgrader_ignores(tmp_path):
+    from autograder.grading.cells import LinkedSubmissionError, submission_files
+    folder = tmp_path / "submission"
+    (folder / "babygrad").mkdir(parents=True)
+    (folder / "tensor.ipynb").write_text("{}")
+    (folder / "babygrad" / "ops.py").write_text("answers")
+    assert dict(submission_files(folder, ["babygrad"])) == {"tensor.ipynb": b"{}"}
+    os.mkfifo(folder / "notes.txt")
+    with pytest.raises(LinkedSubmissionError, match="notes.txt is not a regular file"):
+        dict(submission_files(folder, ["babygrad"]))
+    (folder / "notes.txt").unlink()
+    os.symlink("/dev/zero", folder / "data.bin")
+    with pytest.raises(LinkedSubmissionError, match="data.bin is a symbolic link"):
+        dict(submission_files(folder, ["babygrad"]))

@@ -240,3 +240,19 @@ def test_two_sandboxes_at_once_run_as_different_users(tmp_path):
         for sandbox in sandboxes:
             stop(sandbox)
     assert users[0] != users[1]
+
+
+@sandboxed
+@pytest.mark.skipif(os.geteuid() != 0, reason="only root can give a shared folder a file system of its own")
+def test_a_folder_a_sandbox_shares_with_the_grader_holds_no_more_than_its_bound(tmp_path):
+    from autograder.grading.sandbox import bounded_folder
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    code = ("written = 0\ntry:\n    for number in range(64):\n"
+            "        with open(f'" + str(shared) + "/fill{number}', 'wb') as file:\n"
+            "            file.write(b'x' * 2 ** 20)\n            written += 1\n"
+            "except OSError as error:\n    print('refused after', written, error.errno)")
+    with bounded_folder(shared, 4 * 2 ** 20):
+        status, printed = run_confined(tmp_path, code)
+    assert "refused after" in printed and int(printed.split()[2]) <= 4 and printed.split()[3] == "28"
+    assert list(shared.iterdir()) == []  # what it wrote is gone with the bound

@@ -12,6 +12,10 @@ is lost or written twice.
 
 Workers live as long as the run: each sets up its copy of the course and imports nbgrader once. Everything a
 worker needs travels as bytes, so Dask workers on other machines need no shared folder.
+
+No submission stops the class. Each is read when its turn comes, regular files only (a link, a FIFO or a device is
+refused unread), and whatever fails for one, in a worker or in the writer, is that submission's failure: 0 points,
+the reason in its log and the table, and grading goes on.
 """
 import hashlib
 import importlib
@@ -34,12 +38,13 @@ from nbgrader.preprocessors import CheckCellMetadata, Execute, NbGraderPreproces
 from sqlalchemy.exc import SAWarning
 from traitlets.utils.importstring import import_item
 
-from autograder.course import chapters, nbgrader_for_course, succeeded
+from autograder.course import chapter_notebooks, chapters, nbgrader_for_course, succeeded
 from autograder.grading.autograde import kernel_death, reason, submission_score
 from autograder.grading.cells import LinkedSubmissionError, RestoreInstructorCells, read_regular_file, submission_files
 from autograder.grading.pool import pool as worker_pool
 from autograder.grading.verified_scores import VerifyScores
 from autograder.grading.verify import Verdict, verify
+from coursework.export import cell_directive
 
 # What a worker needs from the course: its configuration, the instructor notebooks and the release.
 COURSE_PARTS = ("nbgrader_config.py", "source", "release")
@@ -81,15 +86,33 @@ def write_tree(root, files):
         path.write_bytes(data)
 
 
-def course_bundle(course, gradebook):
-    """The course as a worker receives it: plain bytes, and a digest that names this version of it.
+def course_bundle(course, gradebook, chapter):
+    """The course as a worker grading `chapter` receives it: plain bytes, and a digest that names this version.
 
-    `gradebook` is a SQLite gradebook that holds the chapter, which the worker copies rather than make its own."""
-    files = {**read_tree(course, COURSE_PARTS), "gradebook.db": gradebook}
+    Of the instructor's notebooks, only the graded chapter's travel whole: of the chapters before it, only the
+    export cells (the reference library the kernel imports), and of the chapters after it, the release. So no
+    worker ever holds the hidden tests of another chapter. `gradebook` is a SQLite gradebook that holds the chapter
+    alone, which the worker copies rather than make its own."""
+    files = {name: data for name, data in read_tree(course, COURSE_PARTS).items()
+             if not name.startswith("source/") or name.split("/")[1] == chapter}
+    for notebook in chapter_notebooks(Path(course) / "source"):
+        other = notebook.parent.name
+        if other < chapter:
+            files[f"source/{other}/{notebook.name}"] = export_cells_only(notebook)
+        elif other > chapter:
+            files[f"source/{other}/{notebook.name}"] = (Path(course) / "release" / other / notebook.name).read_bytes()
+    files["gradebook.db"] = gradebook
     digest = hashlib.sha256()
     for name in sorted(files):
         digest.update(name.encode() + b"\0" + hashlib.sha256(files[name]).digest())
     return {"digest": digest.hexdigest(), "files": files}
+
+
+def export_cells_only(notebook):
+    """The notebook's bytes with only the cells its module is written from (`#| ` directives): no test in them."""
+    nb = json.loads(Path(notebook).read_text(encoding="utf-8"))
+    nb["cells"] = [cell for cell in nb["cells"] if cell["cell_type"] == "code" and cell_directive("".join(cell["source"]))]
+    return json.dumps(nb).encode()
 
 
 def notebook_digest(nb):
@@ -138,7 +161,17 @@ class Replay(NbGraderPreprocessor):
             return Replay.execute(parent=self).preprocess(nb, resources)
         if "error" in entry:
             raise rebuilt_error(*entry["error"])
-        return nbformat.from_dict(json.loads(entry["executed"])), resources
+        executed = nbformat.from_dict(json.loads(entry["executed"]))
+        if cells_of(executed) != cells_of(nb):
+            self.log.warning("%s: the worker sent back other cells than it was given: it runs here", name)
+            Replay.recorded.pop(name, None)
+            return Replay.execute(parent=self).preprocess(nb, resources)
+        return executed, resources
+
+
+def cells_of(nb):
+    """What running a notebook leaves as it was: each cell's type, source and nbgrader metadata."""
+    return [(cell.cell_type, cell.source, cell.get("metadata", {}).get("nbgrader")) for cell in nb.cells]
 
 
 class ReplayedVerifyScores(VerifyScores):
@@ -146,7 +179,7 @@ class ReplayedVerifyScores(VerifyScores):
 
     def verdicts(self, nb, resources, chapter, course):
         entry = Replay.recorded.get(resources["unique_key"])
-        if entry is None:  # it was executed here: it is verified here
+        if entry is None or not {"verdicts", "verify_error"} & set(entry):  # executed here, or not trusted to verify
             return super().verdicts(nb, resources, chapter, course)
         if "verify_error" in entry:  # verifying raised in the worker: it raises here, as it would have here
             raise rebuilt_error(*entry["verify_error"])
@@ -320,12 +353,9 @@ class Writer:
         succeeded(self.api.generate_assignment(chapter), f"nbgrader generate_assignment {chapter}")
 
     def gradebook_file(self, chapter):
-        """The bytes of a SQLite gradebook that holds the chapter: the course's own, or one made from source/."""
-        db_url = self.api.coursedir.db_url
-        if db_url.startswith("sqlite:///") and os.path.exists(db_url[len("sqlite:///"):]):
-            return Path(db_url[len("sqlite:///"):]).read_bytes()
+        """The bytes of a SQLite gradebook made from source/ that holds the chapter and nothing else."""
         with tempfile.TemporaryDirectory(prefix="babygrad-gradebook-") as folder:
-            write_tree(folder, read_tree(self.course, COURSE_PARTS))
+            write_tree(folder, read_tree(self.course, ["nbgrader_config.py", f"source/{chapter}"]))
             api = nbgrader_for_course(folder, db_url=f"sqlite:///{Path(folder) / 'gradebook.db'}")
             succeeded(api.generate_assignment(chapter), f"nbgrader generate_assignment {chapter}")
             return (Path(folder) / "gradebook.db").read_bytes()
@@ -388,12 +418,16 @@ class Writer:
                       log)
 
 
-def grade(course, chapter, students=None, workers=None, scheduler=None, db_url=None, progress=None):
+def grade(course, chapter, students=None, workers=None, scheduler=None, db_url=None, keys=None):
     """Grade `students` (default: every submission) of `chapter`; yields a Graded per submission as it is written.
 
-    `scheduler` is a Dask scheduler's address (tcp://HOST:PORT), or a dask.distributed Client; without it the
-    work runs on `workers` processes of this machine (default: one per core).
+    `scheduler` is a Dask scheduler's address (tls://HOST:PORT, reached with the course's `keys`, a folder made
+    by `cluster.make_keys`), or a dask.distributed Client; without it the work runs on `workers` processes of this
+    machine (default: one per core).
     """
+    if isinstance(scheduler, str) and keys is None:
+        raise ValueError("a Dask cluster grades only over TLS with the course's keys: make them with "
+                         "`babygrad-course cluster-keys DIR`, start the cluster with them, and pass --keys DIR")
     course = Path(course).resolve()
     if chapter not in chapters(course / "source"):
         raise ValueError(f"no chapter {chapter!r} in {course / 'source'}: the chapters are {chapters(course / 'source')}")
@@ -403,9 +437,9 @@ def grade(course, chapter, students=None, workers=None, scheduler=None, db_url=N
         raise ValueError(f"no submission of {chapter} in {course / 'submitted'} for: {', '.join(missing)}")
     writer = Writer(course, db_url)
     writer.ensure_assignment(chapter)
-    bundle = course_bundle(course, writer.gradebook_file(chapter))
+    bundle = course_bundle(course, writer.gradebook_file(chapter), chapter)
     if scheduler is not None:
-        yield from _on_dask(scheduler, writer, bundle, chapter, students)
+        yield from _on_dask(scheduler, keys, writer, bundle, chapter, students)
     else:
         yield from _on_this_machine(workers or os.cpu_count(), writer, bundle, chapter, students)
 
@@ -474,9 +508,13 @@ def _on_this_machine(workers, writer, bundle, chapter, students):
             pool.shutdown(wait=True, cancel_futures=True)
 
 
-def _on_dask(scheduler, writer, bundle, chapter, students):
+def _on_dask(scheduler, keys, writer, bundle, chapter, students):
+    """On a Dask cluster. What a worker sends back is checked here as any worker's is, and verified here again:
+    a worker on another machine is not trusted to decide a score."""
     from distributed import Client, as_completed
-    client = scheduler if isinstance(scheduler, Client) else Client(scheduler)
+
+    from autograder.grading.cluster import security
+    client = scheduler if isinstance(scheduler, Client) else Client(scheduler, security=security(keys))
     done = as_completed()
 
     def start(student, files):
@@ -488,9 +526,13 @@ def _on_dask(scheduler, writer, bundle, chapter, students):
     def finished(running):
         future = next(done)
         try:
-            return future, future.result()
+            executed = future.result()
         except Exception as error:
             return future, error
+        for entry in executed["notebooks"].values():
+            entry.pop("verdicts", None)
+            entry.pop("verify_error", None)
+        return future, executed
 
     try:
         shared = client.scatter(bundle, broadcast=True)

@@ -4,12 +4,13 @@ They fork from one server process that has imported the grader once (nbgrader al
 itself started from a clean interpreter, so no worker holds a copy of the writer's open gradebook. This module
 imports nothing heavy: `start_server()` early, and the server imports the grader while this process does too.
 
-No worker outlives the run, however it ends: the server ends when this process does, and each worker (and so each
-sandbox it started) with the server.
+No worker outlives the run, however it ends: each ends with this process, and each sandbox with its worker.
 """
-import ctypes
 import multiprocessing
+import os
+import select
 import signal
+import threading
 from concurrent.futures import ProcessPoolExecutor
 from multiprocessing import forkserver
 
@@ -25,13 +26,23 @@ def start_server():
 
 
 def pool(workers):
-    """`workers` long-lived worker processes."""
-    return ProcessPoolExecutor(max_workers=workers, mp_context=start_server(), initializer=die_with_parent)
+    """`workers` long-lived worker processes, each ending with this process."""
+    return ProcessPoolExecutor(max_workers=workers, mp_context=start_server(), initializer=die_with,
+                               initargs=(os.getpid(),))
 
 
-def die_with_parent():
-    """The kernel kills this process when its parent (the server) ends: PR_SET_PDEATHSIG."""
-    ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+def die_with(grader):
+    """This worker ends when the process `grader` does, however it ends, and with it the sandboxes it started.
 
+    A worker is the server's child, not the grader's, and the server lives as long as any worker does: so the
+    worker watches the grader itself (a pidfd, readable once the process is gone)."""
+    try:
+        watched = os.pidfd_open(grader)
+    except ProcessLookupError:
+        os._exit(1)
 
-PR_SET_PDEATHSIG = 1
+    def watch():
+        select.select([watched], [], [])
+        os.kill(os.getpid(), signal.SIGKILL)
+
+    threading.Thread(target=watch, name="die-with-grader", daemon=True).start()

@@ -297,8 +297,10 @@ def test_an_export_cell_no_file_can_hold_is_not_graded_and_says_why(isolated):
 def test_output_over_the_notebooks_cap_is_cut_and_the_cap_named(isolated):
     path = isolated["course"] / "autograded" / "flood" / CHAPTER / NOTEBOOK
     assert path.stat().st_size < 1024 * 1024
-    assert "the grader keeps 256 KiB of output per notebook" in path.read_text()
-    assert path.read_text().count(FLOOD) == 40
+    floods = [cell for cell in json.loads(path.read_text())["cells"] if "".join(cell["source"]) == FLOOD]
+    assert len(floods) == 40 and not floods[-1]["outputs"]
+    assert "the grader keeps 256 KiB of output per notebook" in "".join(
+        "".join(output.get("text", "")) for cell in floods for output in cell["outputs"])
 
 
 def test_a_notebook_past_its_deadline_is_stopped_and_the_deadline_named(isolated):
@@ -315,7 +317,8 @@ def descendants(pid):
             parent = int((process / "stat").read_text().rsplit(")", 1)[1].split()[1])
         except (OSError, ValueError, IndexError):
             continue
-        children.setdefault(parent, []).append(int(process.name))
+        if process.name.isdigit():
+            children.setdefault(parent, []).append(int(process.name))
     found, pending = [], [pid]
     while pending:
         for child in children.get(pending.pop(), []):
@@ -351,7 +354,7 @@ def test_no_sandbox_or_kernel_outlives_a_grader_killed_mid_class(isolated, tmp_p
     started = descendants(grading.pid)
     grading.kill()
     grading.wait()
-    deadline = time.monotonic() + 20
+    deadline = time.monotonic() + 5  # well before the slow notebook's own deadline
     while time.monotonic() < deadline and [pid for pid in started if alive(pid)]:
         time.sleep(0.2)
     assert [command_line(pid) for pid in started if alive(pid)] == []
