@@ -165,7 +165,7 @@ def hub(arguments):
             raise ValueError(f"LTI sign-in needs {', '.join(missing)} too")
     else:
         lti = None
-    course = Hub(arguments.roster, arguments.state, arguments.course_id, arguments.instructor, arguments.course,
+    course = Hub(arguments.roster, arguments.state, arguments.instructor, arguments.course,
                  arguments.exchange, arguments.homes, arguments.student_env, arguments.instructor_env, arguments.python,
                  arguments.port, lti)
     course.prepare(log=say)
@@ -247,10 +247,10 @@ def parser():
                                         "assignment list; the instructor grades in the course folder. Ctrl-C stops "
                                         "the hub and every server.")
     verb.add_argument("roster", type=Path, help="CSV of the class: student id, name (one row per student)")
-    verb.add_argument("--course-id", default="babygrad", help="nbgrader's course id (default: babygrad)")
     verb.add_argument("--instructor", default="instructor", help="the instructor's account (default: instructor)")
-    verb.add_argument("--course", type=Path, help="the course folder, made with `init` when missing "
-                                                  "(default: the instructor's home/COURSE_ID)")
+    verb.add_argument("--course", type=Path, help="the course folder, made with `init` when missing; its "
+                                                  "nbgrader_config.py names the course id (default: the "
+                                                  "instructor's home/babygrad)")
     verb.add_argument("--state", type=Path, default=Path("/srv/babygrad-hub"),
                       help="the hub's own folder: its database, the passwords, the students' environment "
                            "(default: /srv/babygrad-hub)")

@@ -68,8 +68,9 @@ def run(*command, **options):
     return subprocess.run(command, check=True, capture_output=True, text=True, **options)
 
 
-def class_group(course_id):
-    return f"{course_id}-class"
+def class_group(instructor):
+    """The Unix group of the accounts the hub made for `instructor`'s class."""
+    return f"{instructor}-class"
 
 
 def ensure_account(name, full_name, home, group):
@@ -191,14 +192,13 @@ def free_port():
 class Hub:
     """The folders and accounts of one course's hub, made (or found again) by `prepare`."""
 
-    def __init__(self, roster, state, course_id="babygrad", instructor="instructor", course=None, exchange=None,
+    def __init__(self, roster, state, instructor="instructor", course=None, exchange=None,
                  homes=Path("/home"), student_env=None, instructor_env=None, python=None, port=8000, lti=None):
         self.roster = read_roster(roster)
         self.state = Path(state).resolve()
-        self.course_id = course_id
         self.instructor = instructor
         self.homes = Path(homes).resolve()
-        self.course = Path(course).resolve() if course else self.homes / instructor / course_id
+        self.course = Path(course).resolve() if course else self.homes / instructor / "babygrad"
         self.exchange = Path(exchange).resolve() if exchange else self.state / "exchange"
         self.student_env = Path(student_env).resolve() if student_env else self.state / "student-env"
         self.python = base_python(python)
@@ -229,7 +229,7 @@ class Hub:
         os.chmod(self.state, 0o755)
         self.private.mkdir(exist_ok=True)
         os.chmod(self.private, 0o700)
-        group = class_group(self.course_id)
+        group = class_group(self.instructor)
         try:
             grp.getgrnam(group)
         except KeyError:
@@ -240,8 +240,8 @@ class Hub:
                 passwords[name] = secrets.token_urlsafe(12)
         set_passwords(passwords)
         self.write_passwords(passwords)
-        self.prepare_exchange()
         self.prepare_course(log)
+        self.prepare_exchange()
         kit = ensure_template_kit(self.state / "kit")
         ensure_student_env(self.student_env, self.python, kit, log)
         if self.instructor_env != Path(sys.prefix):
@@ -272,7 +272,10 @@ class Hub:
             from autograder.cli import init
             log(f"Making the course folder {self.course}")
             init(self.course)
-        course_config(self.course)  # a clear error when it is not a course folder
+        # nbgrader's course id is the course folder's own: the instructor's commands read it from there.
+        self.course_id = course_config(self.course).CourseDirectory.course_id
+        if not isinstance(self.course_id, str) or not self.course_id:
+            raise ValueError(f"{self.course / 'nbgrader_config.py'} sets no c.CourseDirectory.course_id")
         if self.course.stat().st_uid != pwd.getpwnam(self.instructor).pw_uid:
             log(f"Giving the course folder {self.course} to {self.instructor}")
             chown_tree(self.course, self.instructor)

@@ -76,14 +76,16 @@ class Class:
 
     def options(self, *extra):
         return [str(self.roster), "--state", str(self.state), "--homes", str(self.homes), "--port", str(self.port),
-                "--course-id", self.course_id, "--instructor", self.instructor, "--course", str(self.course),
+                "--instructor", self.instructor, "--course", str(self.course),
                 "--student-env", str(self.student_env), "--instructor-env", str(self.instructor_env), *extra]
 
     def make_course(self):
         """Chapter 01 alone, generated: the proof needs no other chapter."""
         from autograder.course import nbgrader_for_course, succeeded
         self.course.mkdir(parents=True)
-        shutil.copy(REPO / "nbgrader_config.py", self.course)
+        config = (REPO / "nbgrader_config.py").read_text()
+        (self.course / "nbgrader_config.py").write_text(config.replace('course_id = "babygrad"',
+                                                                       f'course_id = "{self.course_id}"'))
         shutil.copytree(REPO / "source" / CHAPTER, self.course / "source" / CHAPTER)
         succeeded(nbgrader_for_course(self.course).generate_assignment(CHAPTER), "generate_assignment")
 
@@ -123,7 +125,7 @@ class Class:
             except KeyError:
                 continue
             subprocess.run(["userdel", "--remove", name], capture_output=True, check=False)
-        subprocess.run(["groupdel", class_group(self.course_id)], capture_output=True, check=False)
+        subprocess.run(["groupdel", class_group(self.instructor)], capture_output=True, check=False)
         shutil.rmtree(self.base, ignore_errors=True)
 
 
@@ -168,6 +170,7 @@ def sign_in(browser, course, student, password):
 def test_a_class_hands_in_and_gets_feedback_through_the_hub(course, browser, tmp_path):
     started = time.monotonic()
     hub, log = course.start()
+    pages = {}
     try:
         passwords = dict(csv.reader((course.state / "private" / "passwords.csv").read_text().splitlines()))
         assert set(passwords) == {course.instructor, *course.students}
@@ -179,7 +182,6 @@ def test_a_class_hands_in_and_gets_feedback_through_the_hub(course, browser, tmp
         release = course.course / "release" / CHAPTER / "tensor.ipynb"
         source = course.course / "source" / CHAPTER / "tensor.ipynb"
         answers = {course.students[0]: "perfect", course.students[1]: "buggy"}
-        pages = {}
         for student in course.students:
             page = pages[student] = sign_in(browser, course, student, passwords[student])
             assignments = open_assignment_list(page)
@@ -221,6 +223,11 @@ def test_a_class_hands_in_and_gets_feedback_through_the_hub(course, browser, tmp
               f"screenshots in {tmp_path}")
 
         students_are_kept_apart(course)
+    except Exception:
+        for student, page in pages.items():  # what each student saw, for whoever reads the failure
+            page.screenshot(path=str(tmp_path / f"failed-{student}.png"))
+        print("".join(log[-200:]), f"\nscreenshots in {tmp_path}")
+        raise
     finally:
         course.stop(hub, log)
 
