@@ -70,11 +70,11 @@ class VerifyScores(NbGraderPreprocessor):
             verdict = verdicts.get(grade_id, Verdict(False, "this cell was not checked outside the notebook"))
             if verdict.passed:
                 continue
-            flags[grade_id] = (f"{FLAG}: the tests in the notebook gave {in_kernel:g} of {max_score:g} points for "
-                               f"{grade_id}, but checked again outside the notebook it scores 0.\n{verdict.message}")
+            why = (f"the tests in the notebook gave {in_kernel:g} of {max_score:g} points for {grade_id},\n"
+                   f"but checked again outside the notebook it scores 0.\n{verdict.message}")
+            flags[grade_id] = f"{FLAG}: {why}"
             # What SaveAutoGrades reads first: an error scores the cell 0, and the feedback shows why.
-            cell.outputs.insert(0, new_output("error", ename="SuspectedTampering", evalue=flags[grade_id],
-                                              traceback=[flags[grade_id]]))
+            cell.outputs.insert(0, new_output("error", ename=FLAG, evalue=why, traceback=[flags[grade_id]]))
             self.log.warning("%s: %s of %s, %s: in the kernel %g, verified 0", FLAG, student, chapter, grade_id,
                              in_kernel)
         if flags:
@@ -105,7 +105,8 @@ class FlagComments(NbGraderPreprocessor):
         notes = {}
         for grade_id, note in flags.items():
             if grade_id in owners:
-                notes.setdefault(owners[grade_id], []).append(html.escape(note, quote=False))
+                # Markdown, which keeps HTML: escaped, and each line kept as a line.
+                notes.setdefault(owners[grade_id], []).append(html.escape(note, quote=False).replace("\n", "  \n"))
         with Gradebook(info["db_url"]) as gradebook:
             for solution, texts in notes.items():
                 try:

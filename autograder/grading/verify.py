@@ -31,6 +31,7 @@ import time
 import warnings
 import zipfile
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -181,12 +182,12 @@ def send(process, case):
         return False
 
 
-def run_probe(folder, library, cases, meanwhile=lambda: None):
+def run_probe(folder, library, cases, chores=()):
     """{cell index: (reply, arrays) or the reason there is none}, restarting the probe after a cell that hung.
 
-    Each case is sent once the one before is answered; all of them must be answered by one deadline.
-    `meanwhile()` runs once the probe has started (the grader's own work, done while the probe works)."""
-    answers, first, count = {}, 0, len(cases)
+    Each case is sent once the one before is answered; all of them must be answered by one deadline. `chores`
+    (functions) are the grader's own work, done one by one while it waits for the probe."""
+    answers, first, count, chores = {}, 0, len(cases), list(chores)
     finish = time.monotonic() + NOTEBOOK_SECONDS
     user = sandbox_user()
     share_with_sandbox(user, folder)  # the probe writes its replies there, as the sandbox's unprivileged user
@@ -197,8 +198,6 @@ def run_probe(folder, library, cases, meanwhile=lambda: None):
                                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
         os.set_blocking(process.stdin.fileno(), False)
         sent = send(process, {"index": first, **cases[first]})
-        meanwhile()
-        meanwhile = lambda: None  # noqa: E731 (once)
         deadline = min(time.monotonic() + CELL_SECONDS, finish)
         while first < count:
             base = folder / f"reply-{first}"
@@ -225,8 +224,13 @@ def run_probe(folder, library, cases, meanwhile=lambda: None):
                 answers[first] = f"no answer within {CELL_SECONDS} seconds"
                 first += 1
                 break
-            time.sleep(0.01)
+            if chores:
+                chores.pop(0)()
+            else:
+                time.sleep(0.002)
         stop(process)
+    for chore in chores:
+        chore()
     answers.update({index: f"no answer within the {NOTEBOOK_SECONDS} seconds a notebook's checks may take"
                     for index in range(first, count)})
     return answers
@@ -478,9 +482,12 @@ def verified(nb, chapter, course, notebook, checks):
             rename_inputs(cases[grade_id], f"c{index}_")
         np.savez(folder / "inputs.npz", **{key: array for case in cases.values() for key, array in case.inputs.items()})
         references = {}
+
+        def reference_of(grade_id):
+            references[grade_id] = reference_answers(cases[grade_id])
+
         answers = run_probe(folder, library, [with_correct_pieces(cases[grade_id].for_probe()) for grade_id in order],
-                            lambda: references.update((grade_id, reference_answers(cases[grade_id]))
-                                                      for grade_id in order))
+                            [partial(reference_of, grade_id) for grade_id in order])
     finally:
         remove(private)
     verdicts = {}
