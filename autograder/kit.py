@@ -25,8 +25,8 @@ README = """\
 # babygrad: your kit
 
 In this folder you build **babygrad**, a small deep-learning library with automatic differentiation, one notebook
-cell at a time. Each chapter is a folder with its notebooks ({chapters}); `babygrad/` is the package your
-notebooks write, and `coursework/` the tools they load. Keep the folder's layout as it is.
+cell at a time. Each chapter is a folder with its notebooks (`01_tensor/`, `02_operations/`, ...); `babygrad/` is
+the package your notebooks write, and `coursework/` the tools they load. Keep the folder's layout as it is.
 
 ## 1. Install (once)
 
@@ -53,8 +53,8 @@ finished yet.
 Only your notebooks are graded, each in a fresh environment of its own, so the code a notebook needs must be in
 that notebook (which it is, if you kept to its cells).
 
-- **On the course's JupyterHub:** open *Nbgrader → Assignment List* (the Assignments tab), and press *Submit*
-  next to the chapter. You may submit again until the deadline; the last submission counts.
+- **On the course's JupyterHub:** open *Nbgrader → Assignment List* and press *Submit* next to the chapter.
+  You may submit again until the deadline; the last submission counts.
 - **Through a learning platform:** upload the chapter's notebook files (such as `01_tensor/tensor.ipynb`), or
   the chapter's folder as a zip if your instructor asks for one:
 
@@ -83,8 +83,7 @@ def make_kit(folder):
         shutil.copy(REFERENCE / name, folder / "babygrad" / name)
     for notebook in chapter_notebooks(folder):
         export_notebook(notebook)
-    chapters = sorted({notebook.parent.name for notebook in chapter_notebooks(folder)})
-    (folder / "README.md").write_text(README.format(chapters=", ".join(f"`{name}/`" for name in chapters)))
+    (folder / "README.md").write_text(README)
     (folder / "requirements.txt").write_text("\n".join(requirements()) + "\n")
     return folder
 

@@ -4,6 +4,7 @@ import re
 import shutil
 import subprocess
 import sys
+import zipfile
 from pathlib import Path
 
 from autograder.classroom import answered
@@ -224,3 +225,17 @@ def test_a_fresh_environment_made_from_the_kits_requirements_alone_runs_chapter_
     mine = subprocess.run([venv / "python", "-c", "import babygrad; print(babygrad.Tensor([1, 2]))"], cwd=kit,
                           env=isolated(venv, home), capture_output=True, text=True)
     assert mine.stdout == "Tensor([1. 2.], requires_grad=True)\n", mine.stderr
+
+
+def test_kit_with_zip_writes_a_folder_a_student_can_start_from_and_its_zip(tmp_path):
+    from autograder.cli import main
+    assert main(["kit", str(tmp_path / "student-kit"), "--zip"]) == 0
+    readme = (tmp_path / "student-kit" / "README.md").read_text()
+    assert [line for line in readme.splitlines() if line.startswith("## ")] == ["## 1. Install (once)", "## 2. Open",
+                                                                              "## 3. Hand in"]
+    assert "pip install -r requirements.txt" in readme and "Assignment List" in readme and "zip" in readme
+    with zipfile.ZipFile(tmp_path / "student-kit.zip") as archive:
+        names = set(archive.namelist())
+    assert {"student-kit/README.md", "student-kit/requirements.txt", "student-kit/01_tensor/tensor.ipynb",
+            "student-kit/babygrad/__init__.py", "student-kit/coursework/live.py"} <= names
+    assert not any("__pycache__" in name for name in names)
