@@ -3,8 +3,8 @@
 A grade cell scores the smaller of the kernel's score and the verifier's, so an assertion of the hidden tests that
 the verifier does not check is decided by the student's kernel, which student code can tamper with. Each chapter's
 checks module maps every assertion of its hidden tests to the expectations that check it (HIDDEN); these tests keep
-that map complete and true, and show that wrong code the hidden tests catch, which a shorter list of checks let
-through (the verifier decided it right, the kernel alone wrong), now fails verification.
+that map complete and true, show that wrong code the hidden tests catch, which a shorter list of checks let through,
+now fails verification, and that the verifier alone gives every catalogued mistake the losses the tests give it.
 """
 import importlib
 import json
