@@ -3,8 +3,8 @@
 A grade cell scores the smaller of the kernel's score and the verifier's, so an assertion of the hidden tests that
 the verifier does not check is decided by the student's kernel, which student code can tamper with. Each chapter's
 checks module maps every assertion of its hidden tests to the expectations that check it (HIDDEN); these tests keep
-that map complete and true, and show that wrong code the hidden tests catch, which a shorter list of checks let
-through (the verifier decided it right, the kernel alone wrong), now fails verification.
+that map complete and true, show that wrong code the hidden tests catch, which a shorter list of checks let through,
+now fails verification, and that the verifier alone gives every catalogued mistake the losses the tests give it.
 """
 import importlib
 import json
@@ -18,7 +18,8 @@ from autograder.classroom import answered
 from autograder.course import REPO, chapter_notebooks
 from autograder.grading import verify
 from autograder.grading.checks import Case, chapter_checks, hidden_assertions
-from autograder.mistakes import Mistake
+from autograder.mistakes import CATALOGUE, HELD_OUT, Mistake
+from tests.test_mistakes import batches
 
 NOTEBOOKS = [(path.parent.name, path.stem) for path in chapter_notebooks(REPO / "source")]
 
@@ -150,3 +151,18 @@ def test_wrong_code_the_hidden_tests_catch_fails_verification_of_its_cell_alone(
     submitted = nbformat.from_dict(answered(release, REPO / "source" / mistake.chapter / release.name, [mistake]))
     verdicts = verify.verify(submitted, mistake.chapter, REPO, release.stem)
     assert sorted(grade_id for grade_id, verdict in verdicts.items() if not verdict.passed) == list(mistake.costs)
+
+
+CATALOGUED = CATALOGUE + HELD_OUT
+
+
+@pytest.mark.parametrize("group", batches(CATALOGUED), ids=lambda group: CATALOGUED[group[0]].name)
+def test_every_catalogued_mistake_fails_verification_of_exactly_the_cells_its_tests_cost(group):
+    """The verifier alone gives each mistake the losses the kernel's tests give it: none decided by the kernel only,
+    none the tests do not make. Mistakes in different cells that cost different cells share a submission."""
+    mistakes = [CATALOGUED[index] for index in group]
+    release = release_holding(mistakes[0])
+    submitted = nbformat.from_dict(answered(release, REPO / "source" / mistakes[0].chapter / release.name, mistakes))
+    verdicts = verify.verify(submitted, mistakes[0].chapter, REPO, release.stem)
+    costs = sorted({cell for mistake in mistakes for cell in mistake.costs if cell in verdicts})
+    assert sorted(grade_id for grade_id, verdict in verdicts.items() if not verdict.passed) == costs

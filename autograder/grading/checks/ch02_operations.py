@@ -135,7 +135,7 @@ def test_reshape(case):
 def test_transpose(case):
     rng = case.rng
     forward(case, "Transpose", (), [rng.normal(size=shape(case))], "Transpose().forward of a matrix")
-    forward(case, "Transpose", (), [rng.normal(size=shape(case, ndim=3))], "Transpose().forward of a batch",
+    forward(case, "Transpose", (), [rng.normal(size=shape(case, 2, 5, ndim=3))], "Transpose().forward of a batch",
             "axes=None swaps the LAST TWO axes only")
     x = rng.normal(size=shape(case, 2, 5, ndim=3))
     for axes in ((1, 2, 0), (0, 1, 2), (2, 0, 1)):

@@ -59,6 +59,11 @@ def test_build_topo(case):
     order_of(case, top, [x, left, right, top], "a diamond", [(0, 1), (0, 2), (1, 3), (2, 3)], 4)
     twice = case.call("add", x, x)
     order_of(case, twice, [x, twice], "x + x", [(0, 1)], 2)
+    near = case.call("mul", a, 3)
+    further = case.call("mul", near, 2)
+    far = case.call("add", further, a)
+    order_of(case, far, [a, near, further, far], "a * 3 * 2 + a, where a short and a long path reach a",
+             [(0, 1), (1, 2), (2, 3), (0, 3)], 4)
     order_of(case, x, [x], "a leaf", [], 1)
     product = case.call("mul", x, constant)
     mixed = method(case, product, "sum")
@@ -116,8 +121,16 @@ def test_backward_simple(case):
 def test_backward_paths(case):
     case.call("use_reference_build_topo")
     x = tensor(case, 1)
-    case.expect(grad(case, case.call("add", case.call("mul", x, x), x), x), "x.grad of x * x + x",
-                "gradients arriving on several paths are added: 2x + 1")
+    y = case.call("add", case.call("mul", x, x), x)
+    case.expect(grad(case, y, x), "x.grad of x * x + x", "gradients arriving on several paths are added: 2x + 1")
+    case.expect(case.call("attr", y, "grad"), "y.grad of y = x * x + x, after x's gradients were added up",
+                "add with a + b, which makes a new tensor: += changes in place a gradient that other tensors share")
+    numbers = case.rng.normal(size=2)
+    p, q = case.tensor(numbers), case.tensor(numbers)
+    ledger = "key the ledger by id(tensor): two different tensors can hold equal numbers"
+    case.expect(grad(case, method(case, case.call("mul", p, q), "sum"), p), "p.grad of (p * q).sum(), p and q equal",
+                ledger)
+    case.expect(case.call("attr", q, "grad"), "q.grad of (p * q).sum(), p and q equal", ledger)
     a = case.tensor(case.rng.normal(size=2))
     case.expect(grad(case, case.call("add", a, a), a), "a.grad of a + a")
     diamond = case.call("mul", case.call("mul", a, 2), case.call("mul", a, 3))
