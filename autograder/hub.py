@@ -247,7 +247,9 @@ class Hub:
         if self.instructor_env != Path(sys.prefix):
             ensure_env(self.instructor_env, self.python, instructor_requirements(), log)
         (self.student_env / "etc" / "jupyter" / "nbgrader_config.py").write_text(
-            exchange_settings(self.course_id, self.exchange))
+            exchange_settings(self.course_id, self.exchange) +
+            '# Fetched chapters go into the kit, beside the package their first cell imports.\n'
+            'import os\nc.Exchange.assignment_dir = os.path.expanduser("~/babygrad")\n')
         for student in self.students:
             self.prepare_student(student, kit)
         self.write_config()

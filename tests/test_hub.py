@@ -80,13 +80,15 @@ class Class:
                 "--student-env", str(self.student_env), "--instructor-env", str(self.instructor_env), *extra]
 
     def make_course(self):
-        """Chapter 01 alone, generated: the proof needs no other chapter."""
+        """Every chapter's source and release (grading builds the library from them), chapter 01 alone generated
+        into the gradebook: the proof needs no other chapter."""
         from autograder.course import nbgrader_for_course, succeeded
         self.course.mkdir(parents=True)
         config = (REPO / "nbgrader_config.py").read_text()
         (self.course / "nbgrader_config.py").write_text(config.replace('course_id = "babygrad"',
                                                                        f'course_id = "{self.course_id}"'))
-        shutil.copytree(REPO / "source" / CHAPTER, self.course / "source" / CHAPTER)
+        for folder in ("source", "release"):
+            shutil.copytree(REPO / folder, self.course / folder)
         succeeded(nbgrader_for_course(self.course).generate_assignment(CHAPTER), "generate_assignment")
 
     def start(self, *extra):
@@ -202,8 +204,9 @@ def test_a_class_hands_in_and_gets_feedback_through_the_hub(course, browser, tmp
         as_user(course.instructor, "nbgrader", "export", **instructor)
         scores = {row["student_id"]: float(row["score"]) for row in csv.DictReader(
             (course.course / "grades.csv").open()) if row["assignment"] == CHAPTER}
-        assert scores[course.students[0]] == 100, graded.stdout
-        assert 0 < scores[course.students[1]] < 100, graded.stdout
+        logs = {student: (course.course / "logs" / CHAPTER / f"{student}.log").read_text() for student in scores}
+        assert scores[course.students[0]] == 100, graded.stdout + logs[course.students[0]][-3000:]
+        assert 0 < scores[course.students[1]] < 100, graded.stdout + logs[course.students[1]][-3000:]
 
         for student, page in pages.items():
             assignments = page.locator(".nbgrader-mainarea-widget")
