@@ -335,3 +335,16 @@ def test_a_student_signs_in_through_a_learning_platform_and_lands_in_their_serve
     finally:
         course.stop(hub, log)
         platform.close()
+
+
+def test_a_roster_names_the_row_that_cannot_be_an_account(tmp_path):
+    from autograder.hub import read_roster
+    roster = tmp_path / "roster.csv"
+    roster.write_text("id,name\nada,Ada Lovelace\nBob Smith,Bob\n")
+    with pytest.raises(ValueError, match=r"row 2: 'Bob Smith' is not a usable account name"):
+        read_roster(roster)
+    roster.write_text("ada,Ada\nada,Ada again\n")
+    with pytest.raises(ValueError, match="more than once: ada"):
+        read_roster(roster)
+    roster.write_text("student id,name\nada,Ada Lovelace\n")
+    assert read_roster(roster) == [("ada", "Ada Lovelace")]
