@@ -331,7 +331,9 @@ def test_a_student_signs_in_through_a_learning_platform_and_lands_in_their_serve
         page.goto(f"{platform.url}/launch?student={student}")
         page.wait_for_url(f"**/user/{student}/lab**")
         page.locator(".jp-LabShell").wait_for()
-        page.get_by_text("coursework").first.wait_for()  # their own kit, in the file browser
+        listing = page.evaluate(f"""fetch('/user/{student}/api/contents', {{headers: {{'X-XSRFToken':
+            document.cookie.match(/_xsrf=([^;]+)/)[1]}}}}).then(reply => reply.json())""")
+        assert "coursework" in [item["name"] for item in listing.get("content", [])], listing  # their kit
     finally:
         course.stop(hub, log)
         platform.close()
