@@ -9,6 +9,7 @@ student with a signed LTI 1.3 id_token, and the student lands in their server.
 
 The accounts, homes and folders the tests make are removed at the end; the hub stops every server it started."""
 import csv
+import importlib.util
 import json
 import os
 import pwd
@@ -41,6 +42,8 @@ ENVS = os.environ.get("BABYGRAD_HUB_ENVS")
 pytestmark = [
     pytest.mark.filterwarnings("ignore::DeprecationWarning"),
     pytest.mark.skipif(os.geteuid() != 0, reason="the hub makes Unix users: it runs as root"),
+    pytest.mark.skipif(not importlib.util.find_spec("ltiauthenticator"),
+                       reason='the hub extra is not installed (pip install -e ".[course,hub,test]")'),
     pytest.mark.skipif(not shutil.which("configurable-http-proxy"),
                        reason="configurable-http-proxy is not installed (npm install -g configurable-http-proxy)"),
     pytest.mark.skipif(not Path(CHROMIUM).exists(), reason=f"no Chromium at {CHROMIUM}"),
