@@ -260,8 +260,8 @@ def parser():
     verb.add_argument("--student-env", type=Path, help="the students' Python environment, made when missing "
                                                        "(default: STATE/student-env)")
     verb.add_argument("--instructor-env", type=Path, help="the instructor's Python environment (default: this one "
-                                                          "when every account may run its Python, else a copy of it "
-                                                          "made in STATE/instructor-env)")
+                                                          "when every account may run its Python, else this checkout "
+                                                          "installed in STATE/instructor-env)")
     verb.add_argument("--python", help="the Python the environments are made from, which every account must be able "
                                        "to run (default: this one's, else /usr/bin/python3.X of the same version)")
     verb.add_argument("--port", type=positive, default=8000, help="the hub's port on 127.0.0.1 (default: 8000)")

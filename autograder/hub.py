@@ -202,8 +202,8 @@ class Hub:
         self.exchange = Path(exchange).resolve() if exchange else self.state / "exchange"
         self.student_env = Path(student_env).resolve() if student_env else self.state / "student-env"
         self.python = base_python(python)
-        # The instructor's server runs the course's tools: this environment's, or a copy of it made from a Python
-        # the instructor's account may run.
+        # The instructor's server runs the course's tools: this environment's, or, when its Python is root's alone
+        # (one installed in root's home), this checkout installed from a Python the instructor's account may run.
         own = Path(sys.prefix) if runnable_by_anyone(sys.executable) else self.state / "instructor-env"
         self.instructor_env = Path(instructor_env).resolve() if instructor_env else own
         self.port = port
@@ -247,7 +247,9 @@ class Hub:
         if self.instructor_env != Path(sys.prefix):
             ensure_env(self.instructor_env, self.python, instructor_requirements(), log)
         (self.student_env / "etc" / "jupyter" / "nbgrader_config.py").write_text(
-            exchange_settings(self.course_id, self.exchange))
+            exchange_settings(self.course_id, self.exchange) +
+            '# Fetched chapters go into the kit, beside the package their first cell imports.\n'
+            'import os\nc.Exchange.assignment_dir = os.path.expanduser("~/babygrad")\n')
         for student in self.students:
             self.prepare_student(student, kit)
         self.write_config()
@@ -295,7 +297,7 @@ class Hub:
 
     def settings(self):
         """What jupyterhub_config.py needs, as plain data."""
-        return {"port": self.port, "hub_port": free_port(), "proxy_port": free_port(), "state": str(self.state),
+        return {"port": self.port, "hub_port": free_port(), "proxy_port": free_port(),
                 "private": str(self.private), "instructor": self.instructor, "students": self.students,
                 "course": str(self.course), "student_env": str(self.student_env),
                 "instructor_env": str(self.instructor_env), "lti": self.lti}

@@ -9,6 +9,7 @@ student with a signed LTI 1.3 id_token, and the student lands in their server.
 
 The accounts, homes and folders the tests make are removed at the end; the hub stops every server it started."""
 import csv
+import importlib.util
 import json
 import os
 import pwd
@@ -41,6 +42,8 @@ ENVS = os.environ.get("BABYGRAD_HUB_ENVS")
 pytestmark = [
     pytest.mark.filterwarnings("ignore::DeprecationWarning"),
     pytest.mark.skipif(os.geteuid() != 0, reason="the hub makes Unix users: it runs as root"),
+    pytest.mark.skipif(not importlib.util.find_spec("ltiauthenticator"),
+                       reason='the hub extra is not installed (pip install -e ".[course,hub,test]")'),
     pytest.mark.skipif(not shutil.which("configurable-http-proxy"),
                        reason="configurable-http-proxy is not installed (npm install -g configurable-http-proxy)"),
     pytest.mark.skipif(not Path(CHROMIUM).exists(), reason=f"no Chromium at {CHROMIUM}"),
@@ -80,13 +83,15 @@ class Class:
                 "--student-env", str(self.student_env), "--instructor-env", str(self.instructor_env), *extra]
 
     def make_course(self):
-        """Chapter 01 alone, generated: the proof needs no other chapter."""
+        """Every chapter's source and release (grading builds the library from them), chapter 01 alone generated
+        into the gradebook: the proof needs no other chapter."""
         from autograder.course import nbgrader_for_course, succeeded
         self.course.mkdir(parents=True)
         config = (REPO / "nbgrader_config.py").read_text()
         (self.course / "nbgrader_config.py").write_text(config.replace('course_id = "babygrad"',
                                                                        f'course_id = "{self.course_id}"'))
-        shutil.copytree(REPO / "source" / CHAPTER, self.course / "source" / CHAPTER)
+        for folder in ("source", "release"):
+            shutil.copytree(REPO / folder, self.course / folder)
         succeeded(nbgrader_for_course(self.course).generate_assignment(CHAPTER), "generate_assignment")
 
     def start(self, *extra):
@@ -202,8 +207,9 @@ def test_a_class_hands_in_and_gets_feedback_through_the_hub(course, browser, tmp
         as_user(course.instructor, "nbgrader", "export", **instructor)
         scores = {row["student_id"]: float(row["score"]) for row in csv.DictReader(
             (course.course / "grades.csv").open()) if row["assignment"] == CHAPTER}
-        assert scores[course.students[0]] == 100, graded.stdout
-        assert 0 < scores[course.students[1]] < 100, graded.stdout
+        logs = {student: (course.course / "logs" / CHAPTER / f"{student}.log").read_text() for student in scores}
+        assert scores[course.students[0]] == 100, graded.stdout + logs[course.students[0]][-3000:]
+        assert 0 < scores[course.students[1]] < 100, graded.stdout + logs[course.students[1]][-3000:]
 
         for student, page in pages.items():
             assignments = page.locator(".nbgrader-mainarea-widget")
@@ -328,7 +334,22 @@ def test_a_student_signs_in_through_a_learning_platform_and_lands_in_their_serve
         page.goto(f"{platform.url}/launch?student={student}")
         page.wait_for_url(f"**/user/{student}/lab**")
         page.locator(".jp-LabShell").wait_for()
-        page.get_by_text("coursework").first.wait_for()  # their own kit, in the file browser
+        listing = page.evaluate(f"""fetch('/user/{student}/api/contents', {{headers: {{'X-XSRFToken':
+            document.cookie.match(/_xsrf=([^;]+)/)[1]}}}}).then(reply => reply.json())""")
+        assert "coursework" in [item["name"] for item in listing.get("content", [])], listing  # their kit
     finally:
         course.stop(hub, log)
         platform.close()
+
+
+def test_a_roster_names_the_row_that_cannot_be_an_account(tmp_path):
+    from autograder.hub import read_roster
+    roster = tmp_path / "roster.csv"
+    roster.write_text("id,name\nada,Ada Lovelace\nBob Smith,Bob\n")
+    with pytest.raises(ValueError, match=r"row 2: 'Bob Smith' is not a usable account name"):
+        read_roster(roster)
+    roster.write_text("ada,Ada\nada,Ada again\n")
+    with pytest.raises(ValueError, match="more than once: ada"):
+        read_roster(roster)
+    roster.write_text("student id,name\nada,Ada Lovelace\n")
+    assert read_roster(roster) == [("ada", "Ada Lovelace")]

@@ -26,6 +26,10 @@ import tempfile
 
 if __name__ == "__main__":  # started with -S: find the library, then this environment's packages (no .pth files)
     sys.path[:0] = [sys.argv[1]]
+    # -S also skips switching to a virtual environment: its packages first, then the base Python's.
+    venv = os.path.dirname(os.path.dirname(sys.executable))
+    if os.path.isfile(os.path.join(venv, "pyvenv.cfg")):
+        sys.path.append(sysconfig.get_paths("venv", vars={"base": venv, "platbase": venv})["purelib"])
     sys.path.append(sysconfig.get_paths()["purelib"])
 
 import numpy as np  # noqa: E402 (after the path is set)
