@@ -233,10 +233,11 @@ ISOLATED = [
 SPECIAL_FILES = {"zero_link": "LinkedSubmissionError", "fifo": "LinkedSubmissionError"}
 
 
-def write_isolation_class(course, perfect=("a_perfect",)):
-    """The submissions above, and perfect ones around them, in `course`/submitted."""
+def write_isolation_class(course, perfect=("a_perfect",), isolated=ISOLATED):
+    """The submissions above (`isolated` of them, and those with special files), and perfect ones, in
+    `course`/submitted."""
     release, source = course / "release" / CHAPTER / NOTEBOOK, course / "source" / CHAPTER / NOTEBOOK
-    for attack in ISOLATED:
+    for attack in isolated:
         folder = course / "submitted" / attack.name / CHAPTER
         folder.mkdir(parents=True)
         (folder / NOTEBOOK).write_text(json.dumps(notebook_of(attack, release, source)), encoding="utf-8")

@@ -8,7 +8,6 @@ import csv
 import json
 import os
 import shutil
-import signal
 import socket
 import subprocess
 import sys
@@ -307,6 +306,14 @@ def test_a_notebook_past_its_deadline_is_stopped_and_the_deadline_named(isolated
     problem = isolated["results"]["slow"]["problem"]
     assert "the grader allows 15 s for a whole notebook" in problem
     assert isolated["results"]["slow"]["seconds"] < 60
+
+
+def test_serial_nbgrader_leaves_out_a_submission_holding_a_link_to_a_device_or_a_fifo(tmp_path):
+    course = new_course(tmp_path)
+    write_isolation_class(course, isolated=())
+    log = nbgrader_command(course, "autograde", CHAPTER)
+    assert exported_scores(course) == {"a_perfect": 100.0}
+    assert all(f"{student} is not graded: {reason}" in log for student, reason in SPECIAL_FILES.items())
 
 
 def descendants(pid):
