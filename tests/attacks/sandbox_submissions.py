@@ -224,10 +224,22 @@ def with_surrogate(notebook):
 FLOOD = 'print("x" * 60_000)'  # in each of many cells: under the cap of a cell, over the cap of the notebook
 SLOW = "import time\ntime.sleep(8)"  # in each of a few cells: under the deadline of a cell, over the notebook's
 
+ORPHAN_MARK = "babygrad-orphan-7d1e"
+# A process that leaves its kernel (a new session, its parent gone) to live on after grading.
+ORPHAN = f"""
+import os, sys
+if os.fork() == 0:
+    os.setsid()
+    if os.fork() == 0:
+        os.execv(sys.executable, [sys.executable, "-c", "import time; time.sleep(600)", "{ORPHAN_MARK}"])
+    os._exit(0)
+"""
+
 ISOLATED = [
     Attack("surrogate", "perfect", edit=with_surrogate),
     Attack("flood", "stubs", [FLOOD] * 40),
     Attack("slow", "stubs", [SLOW] * 6),
+    Attack("orphan", "perfect", ORPHAN, at_end=True),
 ]
 # Folders that hold something no grader may open: a link to a device, and a FIFO no one writes to.
 SPECIAL_FILES = {"zero_link": "LinkedSubmissionError", "fifo": "LinkedSubmissionError"}
