@@ -21,10 +21,11 @@ class Attack:
     code: object = ""  # a cell added to the notebook, or a list of cells
     at_end: bool = False  # after every cell (the answers already graded) rather than before the first
     edit: Optional[Callable] = None  # changes the notebook itself
+    gradable: bool = True  # False when no part of it can be graded: it is worth nothing, whatever its answers
 
     @property
     def expected(self):
-        return 100.0 if self.base == "perfect" else 0.0
+        return 100.0 if self.base == "perfect" and self.gradable else 0.0
 
 
 def nbgrader_cells(notebook, kind):
@@ -236,7 +237,7 @@ if os.fork() == 0:
 """
 
 ISOLATED = [
-    Attack("surrogate", "perfect", edit=with_surrogate),
+    Attack("surrogate", "perfect", edit=with_surrogate, gradable=False),
     Attack("flood", "stubs", [FLOOD] * 40),
     Attack("slow", "stubs", [SLOW] * 6),
     Attack("orphan", "perfect", ORPHAN, at_end=True),
