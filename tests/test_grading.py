@@ -128,11 +128,20 @@ def small_course(tmp_path_factory):
 
 
 def test_a_worker_receives_no_hidden_test_of_another_chapter(small_course):
-    from autograder.grading.parallel import course_bundle
-    files = course_bundle(small_course, b"", "02_operations")["files"]
+    from autograder.course import succeeded
+    from autograder.grading.parallel import Writer, course_bundle
+    succeeded(nbgrader(small_course).generate_assignment("02_operations"), "generate_assignment")
+    gradebook = Writer(small_course).gradebook_file("02_operations", alone=True)
+    files = course_bundle(small_course, gradebook, "02_operations")["files"]
     others = [name for name in files if name.startswith("source/") and "/02_operations/" not in name]
     assert others and not [name for name in others if b"BEGIN HIDDEN TESTS" in files[name]]
     assert any(b"BEGIN HIDDEN TESTS" in files[name] for name in files if "source/02_operations/" in name)
+    hidden = [line.strip().encode() for line in hidden_test_lines(
+        "\n".join("".join(cell["source"]) for cell in
+                  json.loads((small_course / "source" / "01_tensor" / "tensor.ipynb").read_text())["cells"]))
+              if len(line.strip()) > 20]
+    assert hidden and any(line in (small_course / "gradebook.db").read_bytes() for line in hidden)
+    assert not [line for line in hidden if line in gradebook]
 
 
 def refused_without_certificate(address, authority):

@@ -357,8 +357,9 @@ class Writer:
         """The bytes of a SQLite gradebook that holds the chapter: the course's own, or one made from source/ that
         holds the chapter `alone` (for workers on other machines: no other chapter's hidden tests)."""
         db_url = self.api.coursedir.db_url
-        if not alone and db_url.startswith("sqlite:///") and os.path.exists(db_url[len("sqlite:///"):]):
-            return Path(db_url[len("sqlite:///"):]).read_bytes()
+        if db_url.startswith("sqlite:///") and os.path.exists(db_url[len("sqlite:///"):]):
+            gradebook = Path(db_url[len("sqlite:///"):]).read_bytes()
+            return chapter_alone(gradebook, chapter, self.api.coursedir.course_id) if alone else gradebook
         with tempfile.TemporaryDirectory(prefix="babygrad-gradebook-") as folder:
             write_tree(folder, read_tree(self.course, ["nbgrader_config.py", f"source/{chapter}"]))
             api = nbgrader_for_course(folder, db_url=f"sqlite:///{Path(folder) / 'gradebook.db'}")
@@ -421,6 +422,22 @@ class Writer:
             return Graded(student, chapter, 0.0, max_score, reason(outcome.get("log", "")), executed["seconds"], log)
         return Graded(student, chapter, score, max_score, kernel_death(self.api, chapter, student), executed["seconds"],
                       log)
+
+
+def chapter_alone(gradebook, chapter, course_id):
+    """The bytes of a copy of the SQLite `gradebook` with every other chapter removed, and no trace of them left."""
+    import sqlite3
+
+    from nbgrader.api import Gradebook
+    with tempfile.TemporaryDirectory(prefix="babygrad-gradebook-") as folder:
+        copy = Path(folder) / "gradebook.db"
+        copy.write_bytes(gradebook)
+        with Gradebook(f"sqlite:///{copy}", course_id) as book:
+            for assignment in [assignment.name for assignment in book.assignments if assignment.name != chapter]:
+                book.remove_assignment(assignment)
+        with sqlite3.connect(copy) as database:
+            database.execute("VACUUM")  # the pages that held them are cleared, not only marked free
+        return copy.read_bytes()
 
 
 def grade(course, chapter, students=None, workers=None, scheduler=None, db_url=None, keys=None):
