@@ -29,9 +29,16 @@ c.CourseDirectory.ignore = [".ipynb_checkpoints", "*.pyc", "__pycache__", "feedb
 # finished is marked, and one that was not is graded again from the start (autograder/grading/resume.py).
 c.Autograde.post_convert_hook = "autograder.grading.resume.mark_graded"
 if sys.argv[1:2] == ["autograde"]:
+    from autograder.grading.cells import refused_submissions
     from autograder.grading.resume import forget_unfinished
 
     forget_unfinished(".")
+    # A submission holding a link or a special file (a FIFO, a device) is left out, with the reason: nbgrader would
+    # follow or block on it before any check runs (autograder/grading/cells.py).
+    refused = refused_submissions(".", next((word for word in sys.argv[2:] if not word.startswith("-")), "*"))
+    for student, why in refused.items():
+        print(f"[babygrad] {student} is not graded: {why}", file=sys.stderr)
+    c.CourseDirectory.student_id_exclude = ",".join(refused)
 
 # Before anything runs, a submission holding a symbolic link is refused, and every graded or locked cell is rebuilt from the gradebook: a submission whose nbgrader
 # metadata was edited, or whose cells were deleted or duplicated, is graded with the instructor's cells and a note

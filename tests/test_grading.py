@@ -2,8 +2,6 @@
 import csv
 import json
 import os
-import socket
-import ssl
 
 import pytest
 
@@ -118,7 +116,8 @@ def small_course(tmp_path_factory):
     shutil.copytree(RELEASE, course / "release")
     shutil.copy(REPO / "nbgrader_config.py", course)
     succeeded(nbgrader(course).generate_assignment("01_tensor"), "generate_assignment")
-    release, source = course / "release" / "01_tensor" / "tensor.ipynb", course / "source" / "01_tensor" / "tensor.ipynb"
+    release = course / "release" / "01_tensor" / "tensor.ipynb"
+    source = course / "source" / "01_tensor" / "tensor.ipynb"
     for student in ("perfect", "surrogate"):
         notebook = answered(release, source)
         if student == "surrogate":
@@ -129,24 +128,35 @@ def small_course(tmp_path_factory):
 
 
 def test_a_worker_receives_no_hidden_test_of_another_chapter(small_course):
-    from autograder.grading.parallel import course_bundle
-    files = course_bundle(small_course, b"", "02_operations")["files"]
+    from autograder.course import succeeded
+    from autograder.grading.parallel import Writer, course_bundle
+    succeeded(nbgrader(small_course).generate_assignment("02_operations"), "generate_assignment")
+    gradebook = Writer(small_course).gradebook_file("02_operations", alone=True)
+    files = course_bundle(small_course, gradebook, "02_operations")["files"]
     others = [name for name in files if name.startswith("source/") and "/02_operations/" not in name]
     assert others and not [name for name in others if b"BEGIN HIDDEN TESTS" in files[name]]
     assert any(b"BEGIN HIDDEN TESTS" in files[name] for name in files if "source/02_operations/" in name)
+    hidden = [line.strip().encode() for line in hidden_test_lines(
+        "\n".join("".join(cell["source"]) for cell in
+                  json.loads((small_course / "source" / "01_tensor" / "tensor.ipynb").read_text())["cells"]))
+              if len(line.strip()) > 20]
+    assert hidden and any(line in (small_course / "gradebook.db").read_bytes() for line in hidden)
+    assert not [line for line in hidden if line in gradebook]
 
 
-def tls_answers_without_a_certificate(address, ca_file):
-    """Whether the server at tls://HOST:PORT talks to a client that trusts it but shows no certificate of its own."""
+def refused_without_certificate(address, authority):
+    """Whether the scheduler at `address` ends a TLS connection that shows no certificate."""
+    import socket
+    import ssl
     host, port = address[len("tls://"):].rsplit(":", 1)
-    context = ssl.create_default_context(cafile=str(ca_file))
+    context = ssl.create_default_context(cafile=str(authority))
     context.check_hostname = False
     try:
         with socket.create_connection((host, int(port)), timeout=5) as raw, context.wrap_socket(raw) as tls:
             tls.sendall(b"hello")
-            return tls.recv(1) != b""
-    except (ssl.SSLError, ConnectionError):
-        return False
+            return tls.recv(1) == b""
+    except OSError:
+        return True
 
 
 def test_a_cluster_with_the_courses_keys_grades_and_refuses_any_other_client(small_course, tmp_path):
@@ -159,9 +169,9 @@ def test_a_cluster_with_the_courses_keys_grades_and_refuses_any_other_client(sma
                       security=security(keys)) as cluster:
         address = cluster.scheduler_address
         assert address.startswith("tls://")
+        assert refused_without_certificate(address, keys / "ca.pem")
         with pytest.raises((OSError, TimeoutError)):
             Client(address, security=security(strangers), timeout=5)
-        assert not tls_answers_without_a_certificate(address, keys / "ca.pem")
         results = {result.student: result for result in parallel.grade(small_course, "01_tensor", scheduler=address,
                                                                           keys=keys)}
     assert results["perfect"].score == 100 and results["perfect"].problem == ""

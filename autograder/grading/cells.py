@@ -153,6 +153,25 @@ class LinkedSubmissionError(Exception):
 ONLY_REGULAR_FILES = "the grader grades only regular files inside the submission's folder"
 
 
+def refused_submissions(root, chapter="*"):
+    """{student: why} for each submission of `chapter` in `root`/submitted holding a link or a special file.
+
+    nbgrader copies a submission's files, following links, before any step of ours runs: a link to /dev/zero
+    would fill the disk, and a FIFO would block it for ever. Serial nbgrader leaves these students out
+    (`CourseDirectory.student_id_exclude`, set in nbgrader_config.py) and says why; parallel grading refuses them
+    as it reads them."""
+    refused = {}
+    for folder in sorted(Path(root, "submitted").glob(f"*/{chapter}")):
+        try:
+            if folder.parent.is_symlink() or folder.is_symlink():
+                raise LinkedSubmissionError(f"{folder} is a symbolic link: {ONLY_REGULAR_FILES}")
+            for _ in submission_files(folder, read=lambda path: None):
+                pass
+        except (LinkedSubmissionError, OSError) as error:
+            refused[folder.parent.name] = f"{type(error).__name__}: {error}"
+    return refused
+
+
 def submission_files(folder, ignore=(), read=None, max_bytes=None):
     """(path inside `folder`, what `read` gives for it) for each regular file that no `ignore` glob names.
 

@@ -111,7 +111,8 @@ def course_bundle(course, gradebook, chapter):
 def export_cells_only(notebook):
     """The notebook's bytes with only the cells its module is written from (`#| ` directives): no test in them."""
     nb = json.loads(Path(notebook).read_text(encoding="utf-8"))
-    nb["cells"] = [cell for cell in nb["cells"] if cell["cell_type"] == "code" and cell_directive("".join(cell["source"]))]
+    nb["cells"] = [cell for cell in nb["cells"]
+                   if cell["cell_type"] == "code" and cell_directive("".join(cell["source"]))]
     return json.dumps(nb).encode()
 
 
@@ -352,8 +353,13 @@ class Writer:
                 pass
         succeeded(self.api.generate_assignment(chapter), f"nbgrader generate_assignment {chapter}")
 
-    def gradebook_file(self, chapter):
-        """The bytes of a SQLite gradebook made from source/ that holds the chapter and nothing else."""
+    def gradebook_file(self, chapter, alone=False):
+        """The bytes of a SQLite gradebook that holds the chapter: the course's own, or one made from source/ that
+        holds the chapter `alone` (for workers on other machines: no other chapter's hidden tests)."""
+        db_url = self.api.coursedir.db_url
+        if db_url.startswith("sqlite:///") and os.path.exists(db_url[len("sqlite:///"):]):
+            gradebook = Path(db_url[len("sqlite:///"):]).read_bytes()
+            return chapter_alone(gradebook, chapter, self.api.coursedir.course_id) if alone else gradebook
         with tempfile.TemporaryDirectory(prefix="babygrad-gradebook-") as folder:
             write_tree(folder, read_tree(self.course, ["nbgrader_config.py", f"source/{chapter}"]))
             api = nbgrader_for_course(folder, db_url=f"sqlite:///{Path(folder) / 'gradebook.db'}")
@@ -418,6 +424,22 @@ class Writer:
                       log)
 
 
+def chapter_alone(gradebook, chapter, course_id):
+    """The bytes of a copy of the SQLite `gradebook` with every other chapter removed, and no trace of them left."""
+    import sqlite3
+
+    from nbgrader.api import Gradebook
+    with tempfile.TemporaryDirectory(prefix="babygrad-gradebook-") as folder:
+        copy = Path(folder) / "gradebook.db"
+        copy.write_bytes(gradebook)
+        with Gradebook(f"sqlite:///{copy}", course_id) as book:
+            for assignment in [assignment.name for assignment in book.assignments if assignment.name != chapter]:
+                book.remove_assignment(assignment)
+        with sqlite3.connect(copy) as database:
+            database.execute("VACUUM")  # the pages that held them are cleared, not only marked free
+        return copy.read_bytes()
+
+
 def grade(course, chapter, students=None, workers=None, scheduler=None, db_url=None, keys=None):
     """Grade `students` (default: every submission) of `chapter`; yields a Graded per submission as it is written.
 
@@ -437,7 +459,7 @@ def grade(course, chapter, students=None, workers=None, scheduler=None, db_url=N
         raise ValueError(f"no submission of {chapter} in {course / 'submitted'} for: {', '.join(missing)}")
     writer = Writer(course, db_url)
     writer.ensure_assignment(chapter)
-    bundle = course_bundle(course, writer.gradebook_file(chapter), chapter)
+    bundle = course_bundle(course, writer.gradebook_file(chapter, alone=scheduler is not None), chapter)
     if scheduler is not None:
         yield from _on_dask(scheduler, keys, writer, bundle, chapter, students)
     else:

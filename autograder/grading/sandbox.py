@@ -353,13 +353,15 @@ class SandboxedExecute(Execute):
         """Keep a cell's output up to `max_output_bytes` (the notebook's to `max_notebook_output_bytes`), then one
         note that the rest was dropped; an error always, cut to size."""
         content = msg.get("content", {})
-        if msg.get("msg_type") == "error":
-            content["evalue"] = str(content.get("evalue", ""))[:MAX_ERROR_TEXT]
-            content["traceback"] = [str(line)[:MAX_ERROR_TEXT] for line in content.get("traceback", [])[-50:]]
-            return super().output(outs, msg, display_id, cell_index)
-        size = len(json.dumps(content))
         kept = self.output_bytes.get(cell_index, 0)
         in_notebook = self.output_bytes.get("notebook", 0)
+        if msg.get("msg_type") == "error":  # past the notebook's cap, only its name and the start of its message
+            room = MAX_ERROR_TEXT if in_notebook <= self.max_notebook_output_bytes else 200
+            content["evalue"] = str(content.get("evalue", ""))[:room]
+            content["traceback"] = ([str(line)[:room] for line in content.get("traceback", [])[-50:]]
+                                    if room == MAX_ERROR_TEXT else [f"{content.get('ename')}: {content['evalue']}"])
+            return super().output(outs, msg, display_id, cell_index)
+        size = len(json.dumps(content))
         self.output_bytes[cell_index] = kept + size
         self.output_bytes["notebook"] = in_notebook + size
         if kept + size <= self.max_output_bytes and in_notebook + size <= self.max_notebook_output_bytes:

@@ -21,10 +21,11 @@ class Attack:
     code: object = ""  # a cell added to the notebook, or a list of cells
     at_end: bool = False  # after every cell (the answers already graded) rather than before the first
     edit: Optional[Callable] = None  # changes the notebook itself
+    gradable: bool = True  # False when no part of it can be graded: it is worth nothing, whatever its answers
 
     @property
     def expected(self):
-        return 100.0 if self.base == "perfect" else 0.0
+        return 100.0 if self.base == "perfect" and self.gradable else 0.0
 
 
 def nbgrader_cells(notebook, kind):
@@ -224,19 +225,32 @@ def with_surrogate(notebook):
 FLOOD = 'print("x" * 60_000)'  # in each of many cells: under the cap of a cell, over the cap of the notebook
 SLOW = "import time\ntime.sleep(8)"  # in each of a few cells: under the deadline of a cell, over the notebook's
 
+ORPHAN_MARK = "babygrad-orphan-7d1e"
+# A process that leaves its kernel (a new session, its parent gone) to live on after grading.
+ORPHAN = f"""
+import os, sys
+if os.fork() == 0:
+    os.setsid()
+    if os.fork() == 0:
+        os.execv(sys.executable, [sys.executable, "-c", "import time; time.sleep(600)", "{ORPHAN_MARK}"])
+    os._exit(0)
+"""
+
 ISOLATED = [
-    Attack("surrogate", "perfect", edit=with_surrogate),
+    Attack("surrogate", "perfect", edit=with_surrogate, gradable=False),
     Attack("flood", "stubs", [FLOOD] * 40),
     Attack("slow", "stubs", [SLOW] * 6),
+    Attack("orphan", "perfect", ORPHAN, at_end=True),
 ]
 # Folders that hold something no grader may open: a link to a device, and a FIFO no one writes to.
 SPECIAL_FILES = {"zero_link": "LinkedSubmissionError", "fifo": "LinkedSubmissionError"}
 
 
-def write_isolation_class(course, perfect=("a_perfect",)):
-    """The submissions above, and perfect ones around them, in `course`/submitted."""
+def write_isolation_class(course, perfect=("a_perfect",), isolated=ISOLATED):
+    """The submissions above (`isolated` of them, and those with special files), and perfect ones, in
+    `course`/submitted."""
     release, source = course / "release" / CHAPTER / NOTEBOOK, course / "source" / CHAPTER / NOTEBOOK
-    for attack in ISOLATED:
+    for attack in isolated:
         folder = course / "submitted" / attack.name / CHAPTER
         folder.mkdir(parents=True)
         (folder / NOTEBOOK).write_text(json.dumps(notebook_of(attack, release, source)), encoding="utf-8")

@@ -8,7 +8,6 @@ import csv
 import json
 import os
 import shutil
-import signal
 import socket
 import subprocess
 import sys
@@ -20,8 +19,8 @@ import pytest
 
 from autograder.course import REPO, RELEASE, SOURCE
 from autograder.grading.sandbox import SANDBOX_USERS, bubblewrap_available
-from tests.attacks.sandbox_submissions import (ATTACKS, BROKEN, CHAPTER, FLOOD, ISOLATED, NOTEBOOK, SPECIAL_FILES,
-                                                answered, write_class, write_isolation_class)
+from tests.attacks.sandbox_submissions import (ATTACKS, BROKEN, CHAPTER, FLOOD, ISOLATED, NOTEBOOK, ORPHAN_MARK,
+                                                SPECIAL_FILES, answered, write_class, write_isolation_class)
 from tests.test_generated import hidden_test_lines, strip_regions
 
 pytestmark = pytest.mark.skipif(not bubblewrap_available(), reason="bubblewrap (bwrap) is not installed")
@@ -278,8 +277,9 @@ def test_a_submission_that_once_stopped_the_class_costs_only_its_own_grade(isola
     done, results = isolated["done"], isolated["results"]
     assert done.returncode == 0, done.stdout + done.stderr
     assert results["a_perfect"]["score"] == 100 and results["a_perfect"]["problem"] == ""
-    students = [attack.name for attack in ISOLATED] + list(SPECIAL_FILES)
-    assert {student: results[student]["score"] for student in students} == dict.fromkeys(students, 0.0)
+    expected = {**{attack.name: attack.expected for attack in ISOLATED}, **dict.fromkeys(SPECIAL_FILES, 0.0)}
+    assert {student: results[student]["score"] for student in expected} == expected
+    students = list(expected)
     table = done.stdout.split("problem", 1)[1]
     assert all(f"\n{student} " in table for student in [*students, "a_perfect"])
 
@@ -307,6 +307,19 @@ def test_a_notebook_past_its_deadline_is_stopped_and_the_deadline_named(isolated
     problem = isolated["results"]["slow"]["problem"]
     assert "the grader allows 15 s for a whole notebook" in problem
     assert isolated["results"]["slow"]["seconds"] < 60
+
+
+def test_no_process_a_submission_left_behind_outlives_its_grading(isolated):
+    assert not [process for process in Path("/proc").iterdir()
+                if process.name.isdigit() and ORPHAN_MARK in command_line(process.name)]
+
+
+def test_serial_nbgrader_leaves_out_a_submission_holding_a_link_to_a_device_or_a_fifo(tmp_path):
+    course = new_course(tmp_path)
+    write_isolation_class(course, isolated=())
+    log = nbgrader_command(course, "autograde", CHAPTER)
+    assert exported_scores(course) == {"a_perfect": 100.0}
+    assert all(f"{student} is not graded: {reason}" in log for student, reason in SPECIAL_FILES.items())
 
 
 def descendants(pid):
