@@ -33,9 +33,10 @@ checks.check = checks.check_close = checks.check_raises = checks.check_equal = l
 '''
 
 SHADOWED_HELPERS = '''
-import sys, types
+import contextlib, sys, types
 fake = types.ModuleType("coursework.checks")
 fake.check = fake.check_close = fake.check_raises = fake.check_equal = fake.passed = lambda *args, **kwargs: None
+fake.checking = lambda *args, **kwargs: contextlib.suppress(Exception)
 sys.modules["coursework.checks"] = fake
 '''
 
