@@ -150,16 +150,17 @@ def test_the_report_and_nbgrader_say_where_they_looked_when_the_gradebook_is_els
     assert "the grades are in another gradebook" in nbgrader(course, "export")
 
 
-def test_a_feedback_page_read_offline_typesets_its_maths_and_shows_its_pictures(postgres_course):
+def read_offline(path):
+    """What Chromium shows of the page at `path` with every network request refused: (requests it tried, title,
+    text, typeset formulas, pictures that loaded)."""
     from playwright.sync_api import sync_playwright
-    course = postgres_course[0]
     asked = []
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path="/usr/bin/chromium", headless=True)
         page = browser.new_page()
         page.route("**/*", lambda route: route.continue_() if route.request.url.startswith("file:") else
                    (asked.append(route.request.url), route.abort()))
-        page.goto((course / "feedback" / "buggy" / CHAPTER / "operations.html").as_uri())
+        page.goto(path.as_uri())
         page.wait_for_function("document.querySelectorAll('mjx-container').length > 0")
         text = page.inner_text("body")
         title = page.title()
@@ -167,14 +168,26 @@ def test_a_feedback_page_read_offline_typesets_its_maths_and_shows_its_pictures(
         pictures = page.eval_on_selector_all('img[src^="data:image/svg+xml"]',
                                              "images => images.filter(image => image.naturalWidth > 0).length")
         browser.close()
+    return asked, title, text, formulas, pictures
+
+
+def assert_reads_as_a_lesson(course, text):
+    """No raw TeX, entities escaped once, pictures drawn, nothing of the grader's machine, no broken words."""
+    assert not re.findall(r"\$[^$\n]+\$|\\frac|\\partial", text)
+    assert not re.findall(r"&(amp|lt|gt|quot|#\d+);", text)
+    assert "babygrad.viz.Drawing" not in text
+    assert str(course) not in text and "/tmp/" not in text and "Not exported" not in text
+    assert "[hidden]ed" not in text
+
+
+def test_a_feedback_page_read_offline_typesets_its_maths_and_shows_its_pictures(postgres_course):
+    course = postgres_course[0]
+    asked, title, text, formulas, pictures = read_offline(course / "feedback" / "buggy" / CHAPTER / "operations.html")
     assert asked == [] and title == "operations"
     assert SCRIPTED in text                                                # the student's cell, as typed
     assert formulas >= 10 and pictures >= 10
-    assert not re.findall(r"\$[^$\n]+\$|\\frac|\\partial", text.replace(SCRIPTED, ""))  # no raw TeX
-    assert not re.findall(r"&(amp|lt|gt|quot|#\d+);", text)                # escaped once
-    assert "babygrad.viz.Drawing" not in text
-    assert str(course) not in text and "/tmp/" not in text and "Not exported" not in text
-    assert "every check passed" in text and "[hidden]ed" not in text
+    assert_reads_as_a_lesson(course, text.replace(SCRIPTED, ""))
+    assert "every check passed" in text
 
 
 def test_hidden_lines_hide_whole_output_lines_never_parts_of_words():

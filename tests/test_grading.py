@@ -9,6 +9,7 @@ from autograder import demo
 from autograder.classroom import STUDENTS, answered
 from autograder.course import nbgrader
 from autograder.grading.autograde import autograde
+from tests.test_feedback import assert_reads_as_a_lesson, read_offline
 from tests.test_generated import hidden_test_lines, strip_regions
 
 
@@ -31,6 +32,15 @@ def scores(graded_class, student):
 
 def test_the_reference_solution_gets_full_marks_in_every_chapter(graded_class, course_chapters):
     assert scores(graded_class, "perfect") == {chapter: 100 for chapter in course_chapters}
+
+
+def test_a_chapter_03_feedback_page_read_offline_typesets_its_maths_and_shows_its_pictures(graded_class):
+    course = graded_class[0]
+    asked, title, text, formulas, pictures = read_offline(course / "feedback" / "buggy" / "03_gradients" /
+                                                          "gradients.html")
+    assert asked == [] and title == "gradients"
+    assert formulas >= 10 and pictures >= 10
+    assert_reads_as_a_lesson(course, text)
 
 
 def test_the_untouched_release_gets_nothing(graded_class, course_chapters):
