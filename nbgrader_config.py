@@ -111,6 +111,8 @@ c.GenerateFeedback.preprocessors = [
     "autograder.grading.feedback.HideHiddenTests",
     "nbconvert.preprocessors.CSSHTMLHeaderPreprocessor",
 ]
+# Formgrader shows a submission as nbconvert's HTML: the student's markdown as text and no output that would run.
+c.HTMLExporter.preprocessors = ["autograder.grading.feedback.FormgraderSafeOutputs"]
 # A submission nbgrader could not grade (not a notebook, or not runnable) gets a page too, saying why it scored 0 and
 # what to hand in instead, which `nbgrader release_feedback` delivers like the others. And nbgrader's commands that
 # read grades say so when their gradebook holds none while `babygrad-course grade` graded here (it wrote elsewhere).

@@ -131,6 +131,13 @@ def test_every_notebook_graded_in_parallel_ran_in_a_worker_even_with_cells_put_b
     assert not [student for student, log in logs.items() if "it runs here" in log]
 
 
+def test_student_logs_say_once_what_was_verified_and_nothing_of_discarded_kernel_clients(in_parallel):
+    logs = {log.stem: log.read_text() for log in (in_parallel / "logs" / CHAPTER).glob("*.log")}
+    assert not [student for student, log in logs.items() if "Could not destroy zmq context" in log]
+    graded = [student for student, log in logs.items() if "Autograding" in log and student != "broken"]
+    assert graded and all(len(re.findall(r"Verified \S+ of ", logs[student])) == 1 for student in graded)
+
+
 def test_a_notebook_a_worker_executed_otherwise_runs_in_the_writer_with_the_grades_of_serial(serial, in_parallel,
                                                                                              tmp_path):
     course = tmp_path / "course"

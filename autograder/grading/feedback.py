@@ -156,6 +156,23 @@ class SafeOutputs(QuietHiddenTests):
         return cell, resources
 
 
+class FormgraderSafeOutputs(SafeOutputs):
+    """SafeOutputs on formgrader's page of a submission, which shows the autograded notebook through nbconvert's
+    HTML exporter: as written, a student's markdown and HTML outputs would run their scripts in the instructor's
+    browser. Configured on every HTMLExporter, it acts only where formgrader's resources are (its submission id);
+    nbgrader's own conversions, feedback among them, run SafeOutputs themselves."""
+
+    def preprocess(self, nb, resources):
+        if "submission_id" not in resources:
+            return nb, resources
+        root = Path(self.config.CourseDirectory.get("root", os.getcwd()))
+        folder = root / "autograded" / resources["student"] / resources["assignment_id"]
+        page = {"metadata": {"path": str(folder)},
+                "nbgrader": {"assignment": resources["assignment_id"], "notebook": resources["notebook_id"]}}
+        nb, _ = super().preprocess(nb, page)
+        return nb, resources
+
+
 def svg_image(svg):
     """An SVG picture as an <img> that carries it: a browser shows it but runs none of its scripts, nor loads
     anything it links to."""

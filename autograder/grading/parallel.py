@@ -271,12 +271,15 @@ class Worker:
             return entry
         entry["executed"] = json.dumps(nb)
         # Verifying is as costly as a kernel's start: the workers do it too, so the one writer need not.
+        started = time.perf_counter()
         try:
             verdicts = verify(nb, chapter, self.root, path.stem)
         except Exception as error:
             self.log.exception("Verifying %s failed", path.name)
             entry["verify_error"] = described(error)
             return entry
+        self.log.info("Verified %s of %s/%s in %.2f s", resources["nbgrader"]["student"], chapter, path.stem,
+                      time.perf_counter() - started)
         entry["verdicts"] = None if verdicts is None else {
             grade_id: [verdict.passed, verdict.message] for grade_id, verdict in verdicts.items()}
         return entry

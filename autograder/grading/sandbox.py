@@ -322,11 +322,20 @@ class SandboxedExecute(Execute):
                     nb, resources = super().preprocess(nb, resources, km)
                 finally:
                     deadline.cancel()
+                    self.close_client()
                     # nbclient leaves a kernel it was given running: end it, and with it its process namespace.
                     if km.has_kernel:
                         run_sync(km.shutdown_kernel)(now=True)
             self.name_limits(nb, km.limits)
             return nb, resources
+
+    def close_client(self):
+        """Stop the kernel client's channels and close its own messaging context: nbclient leaves both open when it
+        was given the kernel, and a client discarded with its channels running cannot close its context."""
+        if self.kc is not None:
+            self.kc.stop_channels()
+            self.kc.context.destroy(linger=0)
+            self.kc = None
 
     def stop_kernel(self, km):
         """The notebook's time is up: its kernel ends, and the cell it was running with it."""

@@ -51,14 +51,12 @@ class VerifyScores(NbGraderPreprocessor):
         chapter, student, notebook = info["assignment"], info["student"], info["notebook"]
         course = Path(self.config.CourseDirectory.get("root", os.getcwd()))
         cells = autograded_cells(nb)
-        started = time.perf_counter()
         try:
             verdicts = self.verdicts(nb, resources, chapter, course)
         except Exception as error:  # fail closed: nothing of this notebook passes unchecked
             self.log.error("Verifying %s of %s/%s failed: %s", student, chapter, notebook, error, exc_info=error)
             reason = f"your code could not be checked outside the notebook ({type(error).__name__})"
             verdicts = {grade_id: Verdict(False, reason) for grade_id in cells}
-        self.log.info("Verified %s of %s/%s in %.2f s", student, chapter, notebook, time.perf_counter() - started)
         if verdicts is None:
             self.log.warning("No verified checks for %s: its in-kernel scores stand", chapter)
             return nb, resources
@@ -87,7 +85,11 @@ class VerifyScores(NbGraderPreprocessor):
 
     def verdicts(self, nb, resources, chapter, course):
         """{grade_id: Verdict} of the student's code, or None for a chapter without a list of checks."""
-        return verify(nb, chapter, course, resources["nbgrader"]["notebook"])
+        info, started = resources["nbgrader"], time.perf_counter()
+        verdicts = verify(nb, chapter, course, info["notebook"])
+        self.log.info("Verified %s of %s/%s in %.2f s", info["student"], chapter, info["notebook"],
+                      time.perf_counter() - started)
+        return verdicts
 
 
 class FlagComments(NbGraderPreprocessor):

@@ -39,13 +39,14 @@ import numpy as np
 import babygrad
 from autograder.grading import probe
 from autograder.grading.checks import Case, chapter_checks
-from autograder.grading.sandbox import confine, sandbox_user, share_with_sandbox, write_library
+from autograder.grading.sandbox import MiB, bounded_folder, confine, sandbox_user, share_with_sandbox, write_library
 from coursework.export import EXPORT, cell_directive, exported_code, module_source
 
 CELL_SECONDS = 30            # a grade cell's case must be answered within this time
 NOTEBOOK_SECONDS = 120       # and all of a notebook's cases within this time
 MAX_REPLY_BYTES = 32 << 20   # the most a reply (JSON and arrays together) may take
 MAX_NESTING = 16             # the deepest a reply's JSON nests (the probe's own replies stay under 10)
+PROBE_FOLDER_BYTES = 128 * MiB  # the probe's folder: its inputs and replies, a few as large as any may be
 # The probe's whole environment: nothing of the grader's (no paths, no secrets), one thread for NumPy.
 PROBE_ENVIRONMENT = {"PATH": "/usr/bin:/bin", "HOME": "/tmp", "LANG": "C.UTF-8", "OMP_NUM_THREADS": "1",
                      "OPENBLAS_NUM_THREADS": "1", "PYTHONHASHSEED": "0"}
@@ -217,7 +218,7 @@ def run_probe(folder, library, cases, chores=()):
                 first = count
                 break
             if not sent or process.poll() is not None:
-                answers[first] = "your code ended the process that was testing it"
+                answers[first] = ended(folder)
                 first += 1
                 break
             if time.monotonic() > deadline:
@@ -234,6 +235,14 @@ def run_probe(folder, library, cases, chores=()):
     answers.update({index: f"no answer within the {NOTEBOOK_SECONDS} seconds a notebook's checks may take"
                     for index in range(first, count)})
     return answers
+
+
+def ended(folder):
+    """Why the probe ended before answering: its folder full (its replies had no room), or the student's code."""
+    usage = shutil.disk_usage(folder)
+    if usage.free < MAX_REPLY_BYTES and usage.total <= PROBE_FOLDER_BYTES:
+        return f"your code filled the {PROBE_FOLDER_BYTES // MiB} MiB folder it shares with the grader"
+    return "your code ended the process that was testing it"
 
 
 def import_error(path):
@@ -477,17 +486,20 @@ def verified(nb, chapter, course, notebook, checks):
         package = write_library(library, course / "source", course / "release", chapter)
         module, _ = module_source(source, chapter)
         (package / f"{module}.py").write_text(student_module(nb), encoding="utf-8")
-        shutil.copy(probe.__file__, folder / "probe.py")
         for index, grade_id in enumerate(order):  # one inputs.npz: each cell's inputs under names of its own
             rename_inputs(cases[grade_id], f"c{index}_")
-        np.savez(folder / "inputs.npz", **{key: array for case in cases.values() for key, array in case.inputs.items()})
         references = {}
 
         def reference_of(grade_id):
             references[grade_id] = reference_answers(cases[grade_id])
 
-        answers = run_probe(folder, library, [with_correct_pieces(cases[grade_id].for_probe()) for grade_id in order],
-                            [partial(reference_of, grade_id) for grade_id in order])
+        with bounded_folder(folder, PROBE_FOLDER_BYTES):  # bounded before anything is written, gone before cleanup
+            shutil.copy(probe.__file__, folder / "probe.py")
+            np.savez(folder / "inputs.npz",
+                     **{key: array for case in cases.values() for key, array in case.inputs.items()})
+            answers = run_probe(folder, library,
+                                [with_correct_pieces(cases[grade_id].for_probe()) for grade_id in order],
+                                [partial(reference_of, grade_id) for grade_id in order])
     finally:
         remove(private)
     verdicts = {}

@@ -223,6 +223,20 @@ def build_topo(root):
     return sys.modules["__main__"].reference_build_topo(root)
 '''
 
+# Files written into the probe's folder until the disk is full (or four times the folder's bound), each below the
+# sandbox's limit on one file; then the probe goes on as if nothing happened.
+FILLED_FOLDER = '''
+import os, sys
+written = 0
+try:
+    while written < 512 << 20:
+        with open(os.path.join(sys.argv[2], f"flood-{written >> 25}"), "wb") as flood:
+            flood.write(bytes(32 << 20))
+        written += 32 << 20
+except OSError:
+    pass
+'''
+
 SCRIPT = "<script>document.title = 'pwned'</script>"
 SCRIPTED_ERROR = f'''
 Shown = type("{SCRIPT}", (ValueError,), {{}})
@@ -289,6 +303,7 @@ ATTACKS = {
     "forged_replies": (B, {"build_topo": in_kernel(SWALLOWED) + in_probe(FORGED_REPLIES)
                            + "\n\ndef build_topo(root):\n    return [root]\n"}, None),
     "borrowed_reference": (B, {"build_topo": in_kernel(SWALLOWED) + BORROWED_REFERENCE}, None),
+    "filled_folder": (T, dict(LIARS, as_array=LIAR + in_probe(FILLED_FOLDER)), None),
     "scripted_error": (T, {"as_array": in_kernel(SWALLOWED) + SCRIPTED_ERROR}, None),
     "plan_read_back": (T, {"as_array": in_kernel(SWALLOWED) + PLAN}, None),
 }

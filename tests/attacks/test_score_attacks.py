@@ -82,6 +82,13 @@ def test_a_reply_the_grader_cannot_read_fails_its_cells_with_the_reason(graded, 
     assert reason in page
 
 
+@pytest.mark.skipif(os.geteuid() != 0, reason="a folder gets a file system of its own only when grading runs as root")
+def test_a_probe_that_fills_its_folder_fills_only_its_bound_and_fails_its_cells(graded):
+    comments, page = comments_and_page(graded, "filled_folder")
+    reason = f"your code filled the {verify.PROBE_FOLDER_BYTES // verify.MiB} MiB folder it shares with the grader"
+    assert reason in "".join(comments.values()) and reason in page
+
+
 def test_notes_of_cells_under_one_solution_are_kept_together(graded):
     """Every grade cell after `backward` was flagged: its comment holds each one's note."""
     comments, _ = comments_and_page(graded, "forged_replies")
