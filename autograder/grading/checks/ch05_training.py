@@ -154,6 +154,18 @@ def test_sequential(case):
     case.expect(method(case, case.call("lib.nn.Sequential", relu, double, relu), "forward", x), "three modules")
     single = case.tensor(case.rng.normal(size=3), np.float32)
     case.expect(method(case, relu, "forward", single), "ReLU keeps float32", dtype=True)
+    signed = case.tensor(case.rng.normal(size=whole(case, 2, 6)))
+    case.expect(case.call("backward_and_grad", method(case, called(case, relu, signed), "sum"), of=signed),
+                "the gradient through ReLU", "x.relu(): ReLU computed on x.data is outside the graph")
+    size = whole(case, 2, 6)
+    first, last = parameter(case, case.rng.normal(size=size)), parameter(case, case.rng.normal(size=size))
+    chain = case.call("lib.nn.Sequential", case.call("make_module", "scale", factor=first), relu,
+                      case.call("make_module", "scale", factor=last))
+    out = called(case, chain, case.tensor(case.rng.normal(size=size), requires_grad=False))
+    case.expect(case.call("backward_and_grad", method(case, out, "sum"), of=first),
+                "the first layer's gradient in Sequential(Scale, ReLU, Scale)",
+                "x = layer(x) for each layer in turn: the gradient flows back through every one")
+    case.expect(case.call("attr", last, "grad"), "the last layer's gradient in Sequential(Scale, ReLU, Scale)")
 
 
 def log_softmax(case, x, **kwargs):
@@ -251,11 +263,15 @@ def test_state_dict(case):
     failed = method(case, other, "load_state_dict", case.call("merged", state, {
         "layers.0.bias": case.array(np.ones(rows)), "layers.1.weight": case.array(np.ones(columns + 1))}))
     case.expect(failed, "load_state_dict with one shape of two wrong", "raise ValueError")
-    case.expect(other_bias, "a failed load changes nothing", "check every shape before setting any")
-    source = case.call("np.array", case.array(case.rng.normal(size=(rows, columns))))
-    method(case, other, "load_state_dict", case.call("merged", state, {"layers.0.weight": source}))
-    case.call("setitem", source, {"tuple": [0, 0]}, -1.0)
-    case.expect(other_weight, "load_state_dict copies the numbers")
+    case.expect(case.call("np.array", case.call("attr", other_bias, "data")), "a failed load changes nothing",
+                "check every shape before setting any")
+    for dtype in (np.float64, np.float32):  # np.asarray would copy the first and share the second
+        source = case.call("np.array", case.array(case.rng.normal(size=(rows, columns)), dtype))
+        method(case, other, "load_state_dict", case.call("merged", state, {"layers.0.weight": source}))
+        case.call("setitem", source, {"tuple": [0, 0]}, -1.0)
+        case.expect(case.call("np.array", case.call("attr", other_weight, "data")),
+                    f"load_state_dict copies the numbers of a {np.dtype(dtype)} array",
+                    "np.array(..., dtype=...) copies, np.asarray of an array that has the dtype already is that array")
     empty = method(case, case.call("lib.nn.Module"), "state_dict")
     case.expect(case.call("is_a", empty, "dict"), "the state of a module without parameters is a dict")
     case.expect(case.call("len", empty), "the state of a module without parameters")
@@ -296,7 +312,9 @@ def test_sgd(case):
     case.expect(a, "a after three steps of SGD with momentum")
     p, q = case.tensor(case.rng.normal(size=size)), case.tensor(case.rng.normal(size=size))
     case.call("set", p, "grad", case.tensor(case.rng.normal(size=size), requires_grad=False))
-    method(case, case.call("lib.optim.SGD", [p, q], lr=lr), "step")
+    case.expect(method(case, case.call("lib.optim.SGD", [p, q], lr=lr, momentum=momentum), "step"),
+                "SGD.step() where a parameter's grad is None", "a parameter that took no part in the loss has grad "
+                "None: skip it")
     case.expect(p, "an SGD step of one parameter of two")
     case.expect(q, "a parameter whose grad is None is left alone")
     x = case.tensor(case.rng.normal(size=size))
@@ -504,7 +522,7 @@ HIDDEN = {
         "the KeyError names the unexpected entry": "load_state_dict with an unexpected key",
         "a bad shape": ("load_state_dict with a weight of the wrong shape", "load_state_dict with one shape of two"),
         "a failed load changes nothing": "a failed load changes nothing",
-        "load_state_dict copies the numbers": "load_state_dict copies the numbers",
+        "load_state_dict copies the numbers": "load_state_dict copies the numbers of a float64 array",
         "the state of a module without parameters": ("the state of a module without parameters is a dict",
                                                      "the state of a module without parameters"),
     },
